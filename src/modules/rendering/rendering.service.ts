@@ -1,0 +1,312 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import {
+  checkRelativePath,
+  copyArtifact,
+  listManifestFiles,
+  readCapped,
+  realArtifactRoot,
+  refuseEscapingSymlinksUnder,
+  resolveInArtifact,
+} from './artifact-fs';
+import { checkKustomization, findKustomizationFile } from './kustomize-check';
+import { ManifestCollector } from './manifest-parser';
+import { ProcessRunner, type RunResult } from './process-runner';
+import { RenderingError, RenderingErrorCode } from './rendering.errors';
+import { RENDERING_OPTIONS, type RenderingOptions } from './rendering.options';
+import type {
+  KubeObject,
+  RenderKind,
+  RenderRequest,
+  RenderResult,
+  TargetFacts,
+} from './rendering.types';
+import { buildVariables } from './variables';
+
+// A port nothing listens on: any HTTP(S) fetch by a tool fails at once.
+const DEAD_PROXY = 'http://127.0.0.1:9';
+const KUBE_VERSION = /^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.+-]*)?$/;
+const API_VERSION = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\/[a-z0-9]+)?(\/[A-Za-z0-9]+)?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const HELM_RELEASE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** JSON with object keys sorted, so equal objects give equal bytes. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+          a < b ? -1 : a > b ? 1 : 0,
+        ),
+      );
+    }
+    return v;
+  });
+}
+
+/** `sha256:<hex>` over the canonical JSON of each object, one per line, in order. */
+export function digestObjects(objects: readonly KubeObject[]): string {
+  const hash = createHash('sha256');
+  for (const object of objects) {
+    hash.update(canonicalJson(object));
+    hash.update('\n');
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/**
+ * Turns an artifact directory into a list of Kubernetes objects for one Target:
+ * plain YAML/JSON, Kustomize (kubectl kustomize) or Helm (helm template), then
+ * `${var}` substitution and caps. Pure: no database, no cluster access. Every
+ * render works in its own temp dir, removed on every path.
+ */
+@Injectable()
+export class RenderingService {
+  constructor(
+    @Inject(RENDERING_OPTIONS) private readonly options: RenderingOptions,
+    private readonly runner: ProcessRunner,
+  ) {}
+
+  async render(request: RenderRequest): Promise<RenderResult> {
+    const started = performance.now();
+    const vars = buildVariables(request.target, request.release.variables);
+    const collector = new ManifestCollector(this.options, vars);
+    const realRoot = await realArtifactRoot(request.artifactRoot);
+    const relPath = checkRelativePath(request.release.path, 'path');
+    const renderDir = await resolveInArtifact(realRoot, relPath, 'path');
+    const kind = await this.detectKind(request.release.kind, renderDir);
+
+    const tempDir = await mkdtemp(join(this.options.tempRoot, 'gitfleet-render-'));
+    try {
+      switch (kind) {
+        case 'plain':
+          await this.renderPlain(realRoot, renderDir, collector);
+          break;
+        case 'kustomize':
+          await this.renderKustomize(request, realRoot, relPath, tempDir, collector);
+          break;
+        case 'helm':
+          await this.renderHelm(request, realRoot, tempDir, collector);
+          break;
+      }
+    } finally {
+      await rm(tempDir, { recursive: true, force: true, maxRetries: 3 });
+    }
+    const objects = collector.objects;
+    return {
+      objects,
+      digest: digestObjects(objects),
+      kind,
+      stats: {
+        objects: objects.length,
+        bytes: collector.bytes,
+        durationMs: Math.round(performance.now() - started),
+      },
+    };
+  }
+
+  private async detectKind(kind: RenderKind | undefined, renderDir: string): Promise<RenderKind> {
+    if (kind !== undefined) {
+      return kind;
+    }
+    if (!(await stat(renderDir)).isDirectory()) {
+      throw new RenderingError(RenderingErrorCode.InvalidInput, 'path must be a directory');
+    }
+    return (await findKustomizationFile(renderDir)) === undefined ? 'plain' : 'kustomize';
+  }
+
+  private async renderPlain(
+    realRoot: string,
+    renderDir: string,
+    collector: ManifestCollector,
+  ): Promise<void> {
+    if (!(await stat(renderDir)).isDirectory()) {
+      throw new RenderingError(RenderingErrorCode.InvalidInput, 'path must be a directory');
+    }
+    const files = await listManifestFiles(realRoot, renderDir, this.options);
+    for (const file of files) {
+      const text = await readFile(file.realPath, 'utf8');
+      if (file.format === 'json') {
+        collector.addJson(text, file.relPath);
+      } else {
+        collector.addYaml(text, file.relPath);
+      }
+    }
+  }
+
+  private async renderKustomize(
+    request: RenderRequest,
+    realRoot: string,
+    relPath: string,
+    tempDir: string,
+    collector: ManifestCollector,
+  ): Promise<void> {
+    const copyRoot = join(tempDir, 'src');
+    const copy = await copyArtifact(realRoot, copyRoot, this.options);
+    refuseEscapingSymlinksUnder(copy, relPath);
+    const dir = join(copyRoot, relPath);
+    if ((await findKustomizationFile(dir)) === undefined) {
+      throw new RenderingError(
+        RenderingErrorCode.InvalidInput,
+        `path "${relPath || '.'}" has no kustomization file`,
+      );
+    }
+    await checkKustomization(copyRoot, dir, this.options);
+    const result = await this.runner.run({
+      tool: 'kustomize',
+      command: this.options.kubectlPath,
+      // Root-only is kustomize's default; passing it pins it. No --enable-helm,
+      // --enable-exec, --enable-alpha-plugins: functions and plugins cannot run.
+      args: ['kustomize', dir, '--load-restrictor', 'LoadRestrictionsRootOnly'],
+      cwd: tempDir,
+      env: await this.toolEnv(tempDir),
+      signal: request.signal,
+    });
+    this.checkExit(result, 'kustomize', tempDir, copyRoot);
+    collector.addYaml(result.stdout.toString('utf8'), `${relPath || '.'} (kustomize)`);
+  }
+
+  private async renderHelm(
+    request: RenderRequest,
+    realRoot: string,
+    tempDir: string,
+    collector: ManifestCollector,
+  ): Promise<void> {
+    const helm = request.release.helm;
+    if (helm === undefined) {
+      throw new RenderingError(RenderingErrorCode.InvalidInput, 'kind helm needs a helm spec');
+    }
+    const target = request.target;
+    validateHelmInputs(helm.releaseName, helm.namespace ?? target.targetNamespace, target);
+
+    const chartRel = checkRelativePath(helm.chartPath ?? request.release.path, 'chart path');
+    const chartReal = await resolveInArtifact(realRoot, chartRel, 'chart path');
+    const valuesReal: string[] = [];
+    for (const file of helm.valuesFiles ?? []) {
+      valuesReal.push(await resolveInArtifact(realRoot, file, 'values file'));
+    }
+
+    // The chart is rendered from a copy with outside symlinks removed, so
+    // `.Files.Get` and templates cannot read anything beyond the artifact.
+    const copyRoot = join(tempDir, 'src');
+    const copy = await copyArtifact(realRoot, copyRoot, this.options);
+    const chartInCopy = join(copyRoot, relative(realRoot, chartReal));
+    const chartInCopyRel = relative(copyRoot, chartInCopy).split(sep).join('/');
+    refuseEscapingSymlinksUnder(copy, chartInCopyRel);
+
+    const valuesArgs: string[] = [];
+    for (const [index, real] of valuesReal.entries()) {
+      const copied = join(tempDir, `values-${index}.yaml`);
+      await writeFile(
+        copied,
+        await readCapped(real, this.options.maxFileBytes, `values file ${index + 1}`),
+      );
+      valuesArgs.push('--values', copied);
+    }
+    if (helm.values !== undefined && Object.keys(helm.values).length > 0) {
+      // JSON is YAML; inline values come last so they win.
+      const inline = join(tempDir, 'values-inline.json');
+      await writeFile(inline, JSON.stringify(helm.values));
+      valuesArgs.push('--values', inline);
+    }
+    const kubeVersion = target.kubernetesVersion.startsWith('v')
+      ? target.kubernetesVersion
+      : `v${target.kubernetesVersion}`;
+    const args = [
+      'template',
+      helm.releaseName,
+      chartInCopy,
+      '--namespace',
+      helm.namespace ?? target.targetNamespace,
+      '--kube-version',
+      kubeVersion,
+      '--include-crds',
+      '--skip-tests',
+      ...(target.apiVersions.length > 0 ? ['--api-versions', target.apiVersions.join(',')] : []),
+      ...valuesArgs,
+    ];
+    const result = await this.runner.run({
+      tool: 'helm',
+      command: this.options.helmPath,
+      args,
+      cwd: tempDir,
+      env: await this.toolEnv(tempDir),
+      signal: request.signal,
+    });
+    this.checkExit(result, 'helm', tempDir, copyRoot);
+    collector.addYaml(result.stdout.toString('utf8'), `${chartRel || '.'} (helm)`);
+  }
+
+  /** A closed environment: no inherited variables, no network, no plugins, state in the temp dir. */
+  private async toolEnv(tempDir: string): Promise<Record<string, string>> {
+    const home = join(tempDir, 'home');
+    const emptyDir = join(tempDir, 'empty');
+    await mkdir(home, { recursive: true });
+    await mkdir(emptyDir, { recursive: true });
+    const env: Record<string, string> = {
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_CACHE_HOME: join(home, '.cache'),
+      XDG_DATA_HOME: join(home, '.local'),
+      KUBECONFIG: join(home, 'no-kubeconfig'),
+      HELM_CACHE_HOME: join(home, 'helm-cache'),
+      HELM_CONFIG_HOME: join(home, 'helm-config'),
+      HELM_DATA_HOME: join(home, 'helm-data'),
+      HELM_PLUGINS: emptyDir,
+      HELM_REPOSITORY_CONFIG: join(home, 'helm-config', 'repositories.yaml'),
+      HELM_REPOSITORY_CACHE: join(home, 'helm-cache', 'repository'),
+      HELM_REGISTRY_CONFIG: join(home, 'helm-config', 'registry.json'),
+      GOMEMLIMIT: `${Math.max(1, Math.floor(this.options.processMemoryLimitBytes / (1024 * 1024)))}MiB`,
+      // Without remote bases the tools get no git on PATH and a dead proxy.
+      PATH: this.options.allowRemoteBases ? '/usr/local/bin:/usr/bin:/bin' : emptyDir,
+    };
+    if (!this.options.allowRemoteBases) {
+      for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'ALL_PROXY']) {
+        env[name] = DEAD_PROXY;
+      }
+      env.NO_PROXY = '';
+      env.no_proxy = '';
+    }
+    return env;
+  }
+
+  private checkExit(result: RunResult, tool: string, tempDir: string, copyRoot: string): void {
+    if (result.exitCode === 0) {
+      return;
+    }
+    // Tool messages name paths in the temp copy; show them relative to the artifact.
+    const message = result.stderr
+      .split(copyRoot)
+      .join('<artifact>')
+      .split(tempDir)
+      .join('<render>')
+      .trim()
+      .slice(0, 2_000);
+    throw new RenderingError(
+      RenderingErrorCode.RenderFailed,
+      `${tool} failed (exit ${result.exitCode ?? 'signal'}): ${message || 'no error output'}`,
+    );
+  }
+}
+
+function validateHelmInputs(releaseName: string, namespace: string, target: TargetFacts): void {
+  const problems: string[] = [];
+  if (releaseName.length > 53 || !HELM_RELEASE_NAME.test(releaseName)) {
+    problems.push('helm release name must be a DNS name of at most 53 characters');
+  }
+  if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
+    problems.push('namespace must be a DNS label');
+  }
+  if (!KUBE_VERSION.test(target.kubernetesVersion)) {
+    problems.push('kubernetes version must look like 1.34.0');
+  }
+  const badApi = target.apiVersions.find((v) => !API_VERSION.test(v));
+  if (badApi !== undefined) {
+    problems.push(`api version "${badApi.slice(0, 100)}" is malformed`);
+  }
+  if (problems.length > 0) {
+    throw new RenderingError(RenderingErrorCode.InvalidInput, problems.join('; '));
+  }
+}
