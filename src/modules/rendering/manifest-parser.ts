@@ -63,10 +63,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Best-effort `Kind/name` of an unsubstituted document, for error messages only. */
-// A regex, not a parse: the text may not be valid YAML until substituted.
+// Regexes, not a parse: the text may not be valid YAML until substituted.
 function describeRaw(text: string): string {
   const kind = /^kind:[ \t]*["']?([A-Za-z0-9]+)/m.exec(text)?.[1];
-  const name = /^[ \t]+name:[ \t]*["']?([^"'\s#]+)/m.exec(text)?.[1];
+  const name =
+    /^metadata:[ \t]*\{[^}]*?\bname:[ \t]*["']?([^"',}\s]+)/m.exec(text)?.[1] ??
+    /^metadata:[ \t]*\r?\n(?:[ \t]+.*\r?\n)*?[ \t]+name:[ \t]*["']?([^"'\s#]+)/m.exec(text)?.[1];
   return kind === undefined ? 'document' : `${kind}/${name ?? '?'}`;
 }
 
