@@ -1,9 +1,11 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 // SWC keeps decorator metadata, which NestJS dependency injection needs.
 const plugins = [swc.vite({ module: { type: 'es6' } })];
+const __dirname = dirname(fileURLToPath(import.meta.url));
 const alias = {
   src: resolve(__dirname, 'src'),
   test: resolve(__dirname, 'test'),

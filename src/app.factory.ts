@@ -13,6 +13,13 @@ import { AppModule } from './app.module';
 
 export const API_PREFIX = 'api/v1';
 
+/** Operational endpoints live at the root, outside the versioned API. */
+export const apiPrefixExclusions = [
+  { path: 'healthz', method: RequestMethod.GET },
+  { path: 'readyz', method: RequestMethod.GET },
+  { path: 'metrics', method: RequestMethod.GET },
+];
+
 /** Builds the fully configured application without listening; main.ts and tests share it. */
 export async function createApp(
   config: AppConfig,
@@ -26,13 +33,7 @@ export async function createApp(
   app.use(requestIdMiddleware);
   app.use(httpMetricsMiddleware(app.get(MetricsService)));
   app.useBodyParser('json', { limit: config.requestBodyLimitBytes });
-  app.setGlobalPrefix(API_PREFIX, {
-    exclude: [
-      { path: 'healthz', method: RequestMethod.GET },
-      { path: 'readyz', method: RequestMethod.GET },
-      { path: 'metrics', method: RequestMethod.GET },
-    ],
-  });
+  app.setGlobalPrefix(API_PREFIX, { exclude: apiPrefixExclusions });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.disable('x-powered-by');

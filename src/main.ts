@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   }
 
   const app = await createApp(config, databaseUrl, logger);
-  const server = await app.listen(config.port, config.host);
+  await app.listen(config.port, config.host);
   log.log({ msg: 'gitfleet listening', port: config.port, host: config.host });
 
   let stopping = false;
@@ -48,8 +48,6 @@ async function main(): Promise<void> {
       log.error({ msg: 'graceful shutdown timed out; exiting' });
       process.exit(1);
     }, config.shutdownTimeoutMs).unref();
-    // Idle keep-alive sockets would hold server.close() open until they time out.
-    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     void (async () => {
       try {
         await app.close();

