@@ -95,7 +95,7 @@ describe('git fetch over HTTPS: references and revisions', () => {
       shas[version] = await repo.commit({ 'version.txt': `${version}\n` });
       await repo.tag(version, shas[version], { annotated: version === 'v1.10.0' });
     }
-    await repo.tag('not-a-version', shas['v2.0.0']!);
+    await repo.tag('not-a-version', shas['v2.0.0']);
 
     const result = await engine.fetcher.fetch(request(repo, { kind: 'semver', range: '^1.0.0' }));
     expect(result.revision).toBe(`v1.10.0@sha1:${shas['v1.10.0']}`);

@@ -37,10 +37,14 @@ export type GitHttpFault =
   /** Accept the request and never answer (until the server closes). */
   | { kind: 'hang' };
 
+/** Which requests a fault applies to: all, or only pack negotiations (`command=fetch`). */
+export type GitFaultTarget = 'all' | 'fetch';
+
 interface ArmedFault {
   fault: GitHttpFault;
   remaining: number;
   repo?: string;
+  only: GitFaultTarget;
 }
 
 function emptyStats(): GitRequestStats {
@@ -114,9 +118,13 @@ export class GitHttpServer {
   }
 
   /** Answer the next `count` requests (optionally of one repository) with a fault. */
-  injectFault(fault: GitHttpFault, options: { count?: number; repo?: string } = {}): void {
+  injectFault(
+    fault: GitHttpFault,
+    options: { count?: number; repo?: string; only?: GitFaultTarget } = {},
+  ): void {
     this.faults.push({
       fault,
+      only: options.only ?? 'all',
       remaining: options.count ?? Number.POSITIVE_INFINITY,
       ...(options.repo === undefined ? {} : { repo: options.repo }),
     });
