@@ -192,4 +192,20 @@ describe('RenderingService — kustomize', () => {
       message: 'linked/passwd.yaml is a symlink that resolves outside the artifact',
     });
   });
+
+  it('refuses an artifact with more files than the cap before running kustomize', async () => {
+    await scratch.write(
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`junk/f${i}.txt`, 'x'])),
+    );
+    const { sut } = makeRenderingService(scratch, {
+      maxFiles: 10,
+      kubectlPath: '/nonexistent/kubectl',
+    });
+    await expect(
+      sut.render(makeRequest(scratch, { release: { path: 'deploy/prod' } })),
+    ).rejects.toMatchObject({
+      code: 'LimitExceeded',
+      message: 'artifact has more than 10 files',
+    });
+  });
 });
