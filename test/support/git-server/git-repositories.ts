@@ -25,11 +25,15 @@ const GIT_ENV = {
 };
 
 async function git(cwd: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync('git', ['-c', 'protocol.file.allow=always', ...args], {
-    cwd,
-    env: { ...process.env, ...GIT_ENV, HOME: cwd },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const { stdout } = await execFileAsync(
+    'git',
+    ['-c', 'protocol.file.allow=always', '-c', 'core.compression=1', ...args],
+    {
+      cwd,
+      env: { ...process.env, ...GIT_ENV, HOME: cwd },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return stdout.trim();
 }
 

@@ -378,6 +378,11 @@ export class GitFetcher {
     }, TRANSFER_WATCH_INTERVAL_MS);
     try {
       await this.git({ ...call, signal: controller.signal }, args);
+      // A transfer faster than the watch interval is still measured once.
+      if ((await directorySize(gitDir)) > this.options.limits.maxTransferBytes) {
+        exceeded = true;
+        throw new Error('transfer limit exceeded');
+      }
     } catch (error) {
       if (exceeded) {
         throw new SourceFetchError(
