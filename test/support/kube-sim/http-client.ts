@@ -154,3 +154,8 @@ export function simWatch(
 export function itemsOf(res: SimResponse): Wire[] {
   return res.body.items as unknown as Wire[];
 }
+
+/** A wire value as a string (for building paths and messages in assertions). */
+export function str(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCluster } from 'test/support/kube-sim/cluster';
-import { itemsOf, simApply, simRequest } from 'test/support/kube-sim/http-client';
+import { itemsOf, simApply, simRequest, str } from 'test/support/kube-sim/http-client';
 import { KubeSim } from 'test/support/kube-sim/index';
 
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -281,7 +281,7 @@ describe('object semantics and Status errors', () => {
     };
     await simRequest(sut, 'POST', '/apis/batch/v1/namespaces/default/jobs', { body: job });
     const del = await simRequest(sut, 'DELETE', '/apis/batch/v1/namespaces/default/jobs/j1');
-    expect(String(del.headers.warning)).toContain(
+    expect(str(del.headers.warning)).toContain(
       'child pods are preserved by default when jobs are deleted',
     );
     expect(del.body.metadata.finalizers).toContain('orphan');
@@ -377,27 +377,25 @@ describe('object semantics and Status errors', () => {
     const page1 = await simRequest(sut, 'GET', '/api/v1/configmaps?limit=2');
     expect(itemsOf(page1)).toHaveLength(2);
     expect(page1.body.metadata.continue).toBeTruthy();
-    const seen = itemsOf(page1).map(
-      (i) => `${String(i.metadata.namespace)}/${String(i.metadata.name)}`,
-    );
+    const seen = itemsOf(page1).map((i) => `${str(i.metadata.namespace)}/${str(i.metadata.name)}`);
     let token = page1.body.metadata.continue as unknown as string | undefined;
     while (token) {
       const page = await simRequest(sut, 'GET', `/api/v1/configmaps?limit=2&continue=${token}`);
       seen.push(
-        ...itemsOf(page).map((i) => `${String(i.metadata.namespace)}/${String(i.metadata.name)}`),
+        ...itemsOf(page).map((i) => `${str(i.metadata.namespace)}/${str(i.metadata.name)}`),
       );
       token = page.body.metadata.continue as unknown as string | undefined;
     }
     const all = await simRequest(sut, 'GET', '/api/v1/configmaps');
     expect(seen).toEqual(
-      itemsOf(all).map((i) => `${String(i.metadata.namespace)}/${String(i.metadata.name)}`),
+      itemsOf(all).map((i) => `${str(i.metadata.namespace)}/${str(i.metadata.name)}`),
     );
     await simRequest(sut, 'POST', CM, { body: { metadata: { name: 'bump' } } });
     sut.compactHistory();
     const expired = await simRequest(
       sut,
       'GET',
-      `/api/v1/configmaps?limit=2&continue=${String(page1.body.metadata.continue)}`,
+      `/api/v1/configmaps?limit=2&continue=${str(page1.body.metadata.continue)}`,
     );
     expect(expired.body).toMatchObject({ code: 410, reason: 'Expired' });
   });

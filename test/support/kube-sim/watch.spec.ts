@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCluster } from 'test/support/kube-sim/cluster';
-import { simRequest, simWatch } from 'test/support/kube-sim/http-client';
+import { simRequest, simWatch, str } from 'test/support/kube-sim/http-client';
 import { KubeSim } from 'test/support/kube-sim/index';
 
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -53,7 +53,7 @@ describe('watch', () => {
       reason: 'Expired',
       code: 410,
     });
-    expect(String(events[0].object.message)).toMatch(/^too old resource version: 1 \(\d+\)$/);
+    expect(str(events[0].object.message)).toMatch(/^too old resource version: 1 \(\d+\)$/);
   });
 
   it('sends synthetic ADDED events without a resourceVersion and ends cleanly on timeoutSeconds', async () => {
@@ -63,7 +63,7 @@ describe('watch', () => {
       `${CM}?watch=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dw3`,
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(events.map((e) => `${e.type}:${String(e.object.metadata.name)}`)).toEqual(['ADDED:w3']);
+    expect(events.map((e) => `${e.type}:${str(e.object.metadata.name)}`)).toEqual(['ADDED:w3']);
   });
 
   it('sends BOOKMARK events only to watchers that asked', async () => {
@@ -76,7 +76,7 @@ describe('watch', () => {
     expect(bookmark?.object).toEqual({
       kind: 'ConfigMap',
       apiVersion: 'v1',
-      metadata: { resourceVersion: String(sut.engine.resourceVersion) },
+      metadata: { resourceVersion: str(sut.engine.resourceVersion) },
     });
     const silent = await simWatch(
       sut,
