@@ -1,0 +1,140 @@
+import {
+  Column,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryColumn,
+  Unique,
+  UpdateDateColumn,
+} from 'typeorm';
+import { ClusterEntity } from 'src/clusters/entities/cluster.entity';
+import { ReleaseEntity } from './release.entity';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface TargetCondition {
+  type: 'Ready' | 'Reconciling' | 'Stalled';
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+/** One applied object, as stored between reconciles. */
+export interface InventoryEntry {
+  group: string;
+  version: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** Digest of the desired object we last applied; unchanged desired + unchanged live = no request. */
+  appliedHash?: string;
+  /** resourceVersion the cluster returned after our last apply. */
+  resourceVersion?: string;
+}
+
+export interface TargetCounts {
+  applied: number;
+  unchanged: number;
+  pruned: number;
+  drifted: number;
+}
+
+export type TargetResult = 'Succeeded' | 'Failed' | 'Skipped';
+
+/**
+ * One release on one cluster: the unit of reconciliation, and its own work
+ * queue entry (next run, lease owner, lease expiry, fencing token).
+ */
+@Entity({ name: 'target' })
+@Unique('UQ_target_release_cluster', ['releaseId', 'clusterId'])
+@Index('IDX_target_cluster', ['clusterId'])
+@Index('IDX_target_tenant', ['tenantId'])
+@Index('IDX_target_due', ['nextRunAt'])
+export class TargetEntity {
+  @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'PK_target' })
+  id!: string;
+
+  @Column({ type: 'uuid', name: 'tenant_id' })
+  tenantId!: string;
+
+  @Column({ type: 'uuid', name: 'release_id' })
+  releaseId!: string;
+
+  // Rows outlive their release only while pruning; the reconciler deletes them after.
+  @ManyToOne(() => ReleaseEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'release_id', foreignKeyConstraintName: 'FK_target_release' })
+  release?: ReleaseEntity;
+
+  @Column({ type: 'uuid', name: 'cluster_id' })
+  clusterId!: string;
+
+  @ManyToOne(() => ClusterEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'cluster_id', foreignKeyConstraintName: 'FK_target_cluster' })
+  cluster?: ClusterEntity;
+
+  /** The cluster is no longer selected: prune what was applied, then delete the row. */
+  @Column({ type: 'boolean', default: false })
+  removing!: boolean;
+
+  @Column({ type: 'text', name: 'applied_revision', nullable: true })
+  appliedRevision!: string | null;
+
+  @Column({ type: 'text', name: 'last_attempted_revision', nullable: true })
+  lastAttemptedRevision!: string | null;
+
+  @Column({ type: 'integer', name: 'observed_generation', default: 0 })
+  observedGeneration!: number;
+
+  /** Release generation + revision + render digest the inventory corresponds to. */
+  @Column({ type: 'text', name: 'applied_digest', nullable: true })
+  appliedDigest!: string | null;
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  conditions!: TargetCondition[];
+
+  /** Denormalized Ready status for filtering and counting without parsing jsonb. */
+  @Column({ type: 'text', name: 'ready_status', default: 'Unknown' })
+  readyStatus!: ConditionStatus;
+
+  @Column({ type: 'text', name: 'last_result', nullable: true })
+  lastResult!: TargetResult | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  counts!: TargetCounts | null;
+
+  @Column({ type: 'integer', name: 'last_duration_ms', nullable: true })
+  lastDurationMs!: number | null;
+
+  @Column({ type: 'text', name: 'last_error', nullable: true })
+  lastError!: string | null;
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  inventory!: InventoryEntry[];
+
+  @Column({ type: 'boolean', default: false })
+  suspended!: boolean;
+
+  @Column({ type: 'timestamptz', name: 'last_reconciled_at', nullable: true })
+  lastReconciledAt!: Date | null;
+
+  // Work queue.
+  @Column({ type: 'timestamptz', name: 'next_run_at', default: () => 'now()' })
+  nextRunAt!: Date;
+
+  @Column({ type: 'integer', name: 'failure_count', default: 0 })
+  failureCount!: number;
+
+  @Column({ type: 'text', name: 'lease_owner', nullable: true })
+  leaseOwner!: string | null;
+
+  @Column({ type: 'timestamptz', name: 'lease_expires_at', nullable: true })
+  leaseExpiresAt!: Date | null;
+
+  @Column({ type: 'bigint', name: 'fencing_token', default: 0 })
+  fencingToken!: string;
+
+  @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' })
+  updatedAt!: Date;
+}

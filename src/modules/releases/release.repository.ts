@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Page, decodeContinueToken, filterDigest, toPage } from 'src/tenants/pagination';
+import { ReleaseEntity } from './entities/release.entity';
+
+export type ReleaseSpec = Omit<
+  ReleaseEntity,
+  'id' | 'tenantId' | 'tenant' | 'generation' | 'createdAt' | 'updatedAt' | 'deletionRequestedAt'
+>;
+
+@Injectable()
+export class ReleaseRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private repo(manager?: EntityManager) {
+    return (manager ?? this.dataSource.manager).getRepository(ReleaseEntity);
+  }
+
+  async insert(
+    tenantId: string,
+    spec: ReleaseSpec,
+    manager?: EntityManager,
+  ): Promise<ReleaseEntity> {
+    const entity = this.repo(manager).create({
+      ...spec,
+      id: randomUUID(),
+      tenantId,
+      generation: 1,
+    });
+    await this.repo(manager).insert(entity);
+    return (await this.findByName(tenantId, spec.name, manager))!;
+  }
+
+  findByName(
+    tenantId: string,
+    name: string,
+    manager?: EntityManager,
+  ): Promise<ReleaseEntity | null> {
+    return this.repo(manager).findOneBy({ tenantId, name });
+  }
+
+  findById(tenantId: string, id: string, manager?: EntityManager): Promise<ReleaseEntity | null> {
+    return this.repo(manager).findOneBy({ tenantId, id });
+  }
+
+  findByIds(tenantId: string, ids: readonly string[]): Promise<ReleaseEntity[]> {
+    if (ids.length === 0) {
+      return Promise.resolve([]);
+    }
+    return this.repo()
+      .createQueryBuilder('r')
+      .where('r.tenant_id = :tenantId AND r.id = ANY(:ids)', { tenantId, ids })
+      .getMany();
+  }
+
+  async list(
+    tenantId: string,
+    limit: number,
+    token: string | undefined,
+  ): Promise<Page<ReleaseEntity>> {
+    const digest = filterDigest({ tenantId });
+    const cursor = decodeContinueToken(token, digest, 1);
+    const qb = this.repo()
+      .createQueryBuilder('r')
+      .where('r.tenant_id = :tenantId', { tenantId })
+      .orderBy('r.name', 'ASC')
+      .limit(limit + 1);
+    if (cursor !== undefined) {
+      qb.andWhere('r.name > :after', { after: cursor[0] });
+    }
+    return toPage(
+      await qb.getMany(),
+      limit,
+      (r) => [r.name],
+      digest,
+      (r) => r,
+    );
+  }
+
+  /** Saves a new spec; bumps generation only when something the reconciler reads changed. */
+  async update(
+    tenantId: string,
+    id: string,
+    spec: ReleaseSpec,
+    specChanged: boolean,
+    manager?: EntityManager,
+  ): Promise<void> {
+    await this.repo(manager)
+      .createQueryBuilder()
+      .update(ReleaseEntity)
+      .set({
+        ...spec,
+        ...(specChanged ? { generation: () => 'generation + 1' } : {}),
+      })
+      .where('tenant_id = :tenantId AND id = :id', { tenantId, id })
+      .execute();
+  }
+
+  async markForDeletion(tenantId: string, id: string, manager?: EntityManager): Promise<void> {
+    await this.repo(manager).update({ tenantId, id }, { deletionRequestedAt: () => 'now()' });
+  }
+
+  /** Removes a release marked for deletion once none of its targets is left. */
+  async deleteIfNoTargets(id: string, manager?: EntityManager): Promise<boolean> {
+    const result = await this.repo(manager).query<[unknown[], number]>(
+      `DELETE FROM release r WHERE r.id = $1 AND r.deletion_requested_at IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM target t WHERE t.release_id = r.id)`,
+      [id],
+    );
+    return result[1] > 0;
+  }
+
+  countForTenant(tenantId: string, manager?: EntityManager): Promise<number> {
+    return this.repo(manager).countBy({ tenantId });
+  }
+
+  /** Releases of every tenant using a source, for revision-triggered reconciles. */
+  listBySource(tenantId: string, sourceId: string): Promise<ReleaseEntity[]> {
+    return this.repo().findBy({ tenantId, sourceId });
+  }
+
+  /** Every release id, for the periodic target resync. Bounded per call. */
+  async listIdsAfter(
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<{ id: string; tenantId: string }[]> {
+    const qb = this.repo()
+      .createQueryBuilder('r')
+      .select(['r.id', 'r.tenantId'])
+      .orderBy('r.id', 'ASC')
+      .limit(limit);
+    if (afterId !== undefined) {
+      qb.where('r.id > :afterId', { afterId });
+    }
+    return (await qb.getMany()).map((r) => ({ id: r.id, tenantId: r.tenantId }));
+  }
+}

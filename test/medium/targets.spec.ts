@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DataSource } from 'typeorm';
+import { ReleaseEntity } from 'src/modules/releases/entities/release.entity';
+import { ReleaseRepository, ReleaseSpec } from 'src/modules/releases/release.repository';
+import { TargetRepository } from 'src/modules/releases/target.repository';
+import { createTestDatabase } from 'test/support/database/test-database';
+import { insertCluster, insertGrant, insertTenant } from 'test/support/factories/registry.factory';
+
+function spec(overrides: Partial<ReleaseSpec> = {}): ReleaseSpec {
+  return {
+    name: `r-${randomUUID().slice(0, 8)}`,
+    sourceId: randomUUID(),
+    path: 'apps',
+    kind: null,
+    helm: null,
+    clusterSelector: { matchLabels: { env: 'prod' } },
+    clusterNames: null,
+    targetNamespace: 'apps',
+    intervalSeconds: 300,
+    retryIntervalSeconds: 60,
+    timeoutSeconds: 60,
+    prune: true,
+    wait: true,
+    allowEmpty: false,
+    force: false,
+    suspended: false,
+    dependsOn: [],
+    healthChecks: [],
+    variables: {},
+    ...overrides,
+  };
+}
+
+describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let ds: DataSource;
+  let releases: ReleaseRepository;
+  let sut: TargetRepository;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = db.dataSource;
+    releases = new ReleaseRepository(ds);
+    sut = new TargetRepository(ds);
+  });
+  afterAll(async () => db.drop());
+  beforeEach(async () => {
+    await ds.query('TRUNCATE tenant, cluster CASCADE');
+  });
+
+  async function fleet(): Promise<{
+    tenantId: string;
+    prod: string[];
+    staging: string;
+    ungranted: string;
+  }> {
+    const tenantId = await insertTenant(ds);
+    const prod = [
+      await insertCluster(ds, { labels: { env: 'prod' } }),
+      await insertCluster(ds, { labels: { env: 'prod', region: 'eu' } }),
+    ];
+    const staging = await insertCluster(ds, { labels: { env: 'staging' } });
+    const ungranted = await insertCluster(ds, { labels: { env: 'prod' } });
+    for (const c of [...prod, staging]) {
+      await insertGrant(ds, tenantId, c);
+    }
+    return { tenantId, prod, staging, ungranted };
+  }
+
+  const clusterIdsOf = async (release: ReleaseEntity, removing = false): Promise<string[]> =>
+    (
+      await ds.query<{ cluster_id: string }[]>(
+        'SELECT cluster_id FROM target WHERE release_id = $1 AND removing = $2 ORDER BY cluster_id',
+        [release.id, removing],
+      )
+    ).map((r) => r.cluster_id);
+
+  it('creates targets only on selected clusters the tenant holds grants on', async () => {
+    const { tenantId, prod } = await fleet();
+    const release = await releases.insert(tenantId, spec());
+    expect(await sut.syncForRelease(release)).toEqual({ added: 2, removed: 0 });
+    expect(await clusterIdsOf(release)).toEqual([...prod].sort());
+    // Idempotent.
+    expect(await sut.syncForRelease(release)).toEqual({ added: 0, removed: 0 });
+  });
+
+  it('marks targets removing when their cluster stops matching, and revives them', async () => {
+    const { tenantId, prod } = await fleet();
+    const release = await releases.insert(tenantId, spec());
+    await sut.syncForRelease(release);
+    await ds.query(`UPDATE cluster SET labels = '{"env":"retired"}' WHERE id = $1`, [prod[0]]);
+    expect(await sut.syncForRelease(release)).toEqual({ added: 0, removed: 1 });
+    expect(await clusterIdsOf(release, true)).toEqual([prod[0]]);
+    await ds.query(`UPDATE cluster SET labels = '{"env":"prod"}' WHERE id = $1`, [prod[0]]);
+    expect((await sut.syncForRelease(release)).added).toBe(1);
+    expect(await clusterIdsOf(release, true)).toEqual([]);
+  });
+
+  it('selects by matchExpressions and by explicit names', async () => {
+    const { tenantId, prod, staging } = await fleet();
+    const byExpr = await releases.insert(
+      tenantId,
+      spec({
+        clusterSelector: { matchExpressions: [{ key: 'region', operator: 'DoesNotExist' }] },
+      }),
+    );
+    await sut.syncForRelease(byExpr);
+    expect(await clusterIdsOf(byExpr)).toEqual([prod[0], staging].sort());
+    const names = await ds.query<{ name: string }[]>('SELECT name FROM cluster WHERE id = $1', [
+      staging,
+    ]);
+    const byName = await releases.insert(
+      tenantId,
+      spec({ clusterSelector: null, clusterNames: [names[0]!.name] }),
+    );
+    await sut.syncForRelease(byName);
+    expect(await clusterIdsOf(byName)).toEqual([staging]);
+  });
+
+  it("never shows another tenant's targets", async () => {
+    const { tenantId } = await fleet();
+    const other = await insertTenant(ds);
+    const release = await releases.insert(tenantId, spec());
+    await sut.syncForRelease(release);
+    expect((await sut.list(tenantId, {}, 50, undefined)).items).toHaveLength(2);
+    expect((await sut.list(other, {}, 50, undefined)).items).toHaveLength(0);
+    const [target] = (await sut.list(tenantId, {}, 50, undefined)).items;
+    expect(await sut.findById(other, target!.id)).toBeNull();
+  });
+
+  it('pages through targets in a stable order', async () => {
+    const { tenantId } = await fleet();
+    for (let i = 0; i < 3; i++) {
+      await sut.syncForRelease(await releases.insert(tenantId, spec({ name: `r${i}` })));
+    }
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await sut.list(tenantId, {}, 4, token);
+      seen.push(...page.items.map((t) => `${t.releaseName}/${t.clusterName}`));
+      token = page.continue;
+    } while (token !== undefined);
+    expect(seen).toHaveLength(6);
+    expect([...seen].sort()).toEqual(seen);
+  });
+
+  it('never hands one target to two claimers at once', async () => {
+    const { tenantId } = await fleet();
+    for (let i = 0; i < 10; i++) {
+      await sut.syncForRelease(await releases.insert(tenantId, spec({ name: `q${i}` })));
+    }
+    const [a, b] = await Promise.all([
+      sut.claimDue('replica-a', 15, 30_000, []),
+      sut.claimDue('replica-b', 15, 30_000, []),
+    ]);
+    const ids = [...a, ...b].map((c) => c.id);
+    expect(ids).toHaveLength(20);
+    expect(new Set(ids).size).toBe(20);
+    expect(await sut.claimDue('replica-c', 50, 30_000, [])).toEqual([]);
+  });
+
+  it('skips clusters at their concurrency limit', async () => {
+    const { tenantId, prod } = await fleet();
+    await sut.syncForRelease(await releases.insert(tenantId, spec()));
+    const claimed = await sut.claimDue('replica-a', 10, 30_000, [prod[0]!]);
+    expect(claimed.map((c) => c.clusterId)).toEqual([prod[1]]);
+  });
+
+  it('rejects a result written with a stale fencing token or after the lease expired', async () => {
+    const { tenantId } = await fleet();
+    await sut.syncForRelease(await releases.insert(tenantId, spec()));
+    const [first] = await sut.claimDue('replica-a', 1, 50, []);
+    await new Promise((r) => setTimeout(r, 120));
+    // The lease expired: another replica takes the target over.
+    const [second] = await sut.claimDue('replica-b', 1, 30_000, []);
+    expect(second!.id).toBe(first!.id);
+    expect(BigInt(second!.fencingToken)).toBeGreaterThan(BigInt(first!.fencingToken));
+
+    const outcome = { nextRunAt: new Date(Date.now() + 60_000), lastResult: 'Succeeded' as const };
+    expect(await sut.complete(first!, 'replica-a', outcome, undefined)).toBe(false);
+    expect(await sut.renewLease(first!, 'replica-a', 30_000)).toBe(false);
+    expect(await sut.complete(second!, 'replica-b', outcome, undefined)).toBe(true);
+    const rows = await ds.query<{ lease_owner: string | null; last_result: string }[]>(
+      'SELECT lease_owner, last_result FROM target WHERE id = $1',
+      [first!.id],
+    );
+    expect(rows[0]).toEqual({ lease_owner: null, last_result: 'Succeeded' });
+  });
+
+  it('keeps only the newest runs as history', async () => {
+    const { tenantId, staging } = await fleet();
+    const [{ name }] = await ds.query<{ name: string }[]>(
+      'SELECT name FROM cluster WHERE id = $1',
+      [staging],
+    );
+    await sut.syncForRelease(
+      await releases.insert(tenantId, spec({ clusterSelector: null, clusterNames: [name] })),
+    );
+    let targetId = '';
+    for (let i = 0; i < 13; i++) {
+      const [claim] = await sut.claimDue('replica-a', 1, 30_000, []);
+      targetId = claim!.id;
+      const written = await sut.complete(
+        claim!,
+        'replica-a',
+        { nextRunAt: new Date(Date.now() - 1000) },
+        {
+          startedAt: new Date(Date.now() + i * 1000),
+          durationMs: 5,
+          revision: `main@sha1:${i}`,
+          result: 'Succeeded',
+          reason: 'ReconciliationSucceeded',
+          message: '',
+          counts: null,
+          drift: [],
+        },
+      );
+      expect(written).toBe(true);
+    }
+    const history = await sut.history(tenantId, targetId);
+    expect(history).toHaveLength(10);
+    expect(history[0]!.revision).toBe('main@sha1:12');
+    expect(history.at(-1)!.revision).toBe('main@sha1:3');
+    expect(await sut.history(await insertTenant(ds), targetId)).toEqual([]);
+  });
+});
