@@ -1,0 +1,459 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type Artifact,
+  ArtifactStore,
+  removeTree,
+} from 'src/modules/sources/artifacts/artifact-store';
+import { parseRetryAfter } from 'src/modules/sources/git/git-error-classifier';
+import {
+  type HelmChartVersion,
+  type HelmIndex,
+  parseHelmIndex,
+  resolveChartVersion,
+} from 'src/modules/sources/helm/helm-index';
+import { Clock } from 'src/modules/sources/ports/clock';
+import { HostResolver } from 'src/modules/sources/ports/host-resolver';
+import { HttpClient } from 'src/modules/sources/ports/http-client';
+import { SecretScrubber } from 'src/modules/sources/secret-scrubber';
+import {
+  type SourceLimit,
+  SourceErrorCode,
+  SourceFetchError,
+} from 'src/modules/sources/sources.errors';
+import { SOURCES_OPTIONS, type SourcesOptions } from 'src/modules/sources/sources.options';
+import { hostRefusal, isForbiddenAddress } from 'src/modules/sources/url-policy';
+
+export interface HelmRepositoryRequest {
+  /** Repository base URL; index.yaml is read below it. */
+  url: string;
+  credentials?: { username: string; password: string };
+  timeoutSeconds?: number;
+}
+
+export interface HelmIndexResult {
+  index: HelmIndex;
+  /** sha256 of the index bytes. */
+  digest: string;
+  /** True when the server answered 304 and the cached index was used. */
+  notModified: boolean;
+}
+
+export interface HelmChartResult {
+  chart: HelmChartVersion;
+  /** `<version>@sha256:<chart digest>` */
+  revision: string;
+  /** Directory artifact holding `<name>-<version>.tgz`. */
+  artifact: Artifact;
+  /** Path of the verified chart archive inside the artifact. */
+  archivePath: string;
+  /** False when the verified archive was already in the cache. */
+  downloaded: boolean;
+}
+
+interface IndexCacheMeta {
+  url: string;
+  etag?: string;
+  lastModified?: string;
+}
+
+interface DownloadResult {
+  status: number;
+  body: Buffer;
+  headers: Headers;
+}
+
+function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Client of classic (index.yaml) Helm repositories: conditional index requests, semver
+ * resolution, chart downloads verified against the index digest and stored as
+ * artifacts. Credentials go only to the repository's own origin, never along a redirect
+ * to another one.
+ */
+@Injectable()
+export class HelmRepositoryClient {
+  constructor(
+    @Inject(SOURCES_OPTIONS) private readonly options: SourcesOptions,
+    private readonly http: HttpClient,
+    private readonly store: ArtifactStore,
+    private readonly clock: Clock,
+    private readonly resolver: HostResolver,
+  ) {}
+
+  private repositoryBase(request: HelmRepositoryRequest): URL {
+    const base = this.checkUrl(request.url, request.url);
+    if (!base.pathname.endsWith('/')) {
+      base.pathname = `${base.pathname}/`;
+    }
+    return base;
+  }
+
+  private checkUrl(raw: string, context: string): URL {
+    const invalid = (reason: string): SourceFetchError =>
+      new SourceFetchError(
+        SourceErrorCode.InvalidUrl,
+        `invalid Helm repository URL "${displayUrl(context)}": ${reason}`,
+      );
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw invalid('the URL cannot be parsed');
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.options.allowHttp)) {
+      throw invalid(
+        url.protocol === 'http:'
+          ? 'plain http:// is not allowed by the configuration'
+          : `the "${url.protocol}" scheme is not allowed`,
+      );
+    }
+    if (url.username !== '' || url.password !== '') {
+      throw invalid('credentials must not be part of the URL');
+    }
+    const refusal = hostRefusal(url.hostname.replace(/^\[|\]$/g, ''));
+    if (refusal !== undefined) {
+      throw invalid(refusal);
+    }
+    return url;
+  }
+
+  private indexCacheDir(base: URL): string {
+    return join(this.options.cacheDir, 'helm-indexes', sha256(base.toString()));
+  }
+
+  /** Fetches index.yaml, sending the validators of the cached copy; 304 reuses it. */
+  async fetchIndex(request: HelmRepositoryRequest): Promise<HelmIndexResult> {
+    const base = this.repositoryBase(request);
+    const cacheDir = this.indexCacheDir(base);
+    const cachedMeta = await readJson<IndexCacheMeta>(join(cacheDir, 'meta.json'));
+    const cachedIndex = await readFile(join(cacheDir, 'index.yaml')).catch(() => undefined);
+    const headers: Record<string, string> = { accept: 'application/x-yaml, text/yaml, */*' };
+    if (cachedMeta !== undefined && cachedIndex !== undefined) {
+      if (cachedMeta.etag !== undefined) {
+        headers['if-none-match'] = cachedMeta.etag;
+      }
+      if (cachedMeta.lastModified !== undefined) {
+        headers['if-modified-since'] = cachedMeta.lastModified;
+      }
+    }
+    const indexUrl = new URL('index.yaml', base);
+    const response = await this.get(
+      request,
+      indexUrl,
+      headers,
+      this.options.helm.maxIndexBytes,
+      'indexSize',
+    );
+    if (response.status === 304 && cachedIndex !== undefined) {
+      return {
+        index: parseHelmIndex(cachedIndex.toString('utf8')),
+        digest: `sha256:${sha256(cachedIndex)}`,
+        notModified: true,
+      };
+    }
+    const index = parseHelmIndex(response.body.toString('utf8'));
+    await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+    await atomicWrite(join(cacheDir, 'index.yaml'), response.body);
+    const meta: IndexCacheMeta = { url: base.toString() };
+    const etag = response.headers.get('etag');
+    const lastModified = response.headers.get('last-modified');
+    if (etag !== null) {
+      meta.etag = etag;
+    }
+    if (lastModified !== null) {
+      meta.lastModified = lastModified;
+    }
+    await atomicWrite(join(cacheDir, 'meta.json'), Buffer.from(JSON.stringify(meta)));
+    return { index, digest: `sha256:${sha256(response.body)}`, notModified: false };
+  }
+
+  async resolveChart(
+    request: HelmRepositoryRequest,
+    name: string,
+    range: string,
+  ): Promise<HelmChartVersion> {
+    const { index } = await this.fetchIndex(request);
+    return resolveChartVersion(index, name, range);
+  }
+
+  /**
+   * Resolves a chart version and returns its verified archive. A version whose archive
+   * (same digest) is already stored is not downloaded again.
+   */
+  async fetchChart(
+    request: HelmRepositoryRequest,
+    name: string,
+    range: string,
+  ): Promise<HelmChartResult> {
+    const base = this.repositoryBase(request);
+    const chart = await this.resolveChart(request, name, range);
+    const digest = chart.digest?.toLowerCase().replace(/^sha256:/, '');
+    if (digest === undefined || !/^[0-9a-f]{64}$/.test(digest)) {
+      throw new SourceFetchError(
+        SourceErrorCode.DigestMismatch,
+        `chart ${chart.name} ${chart.version} has no sha256 digest in the index; refusing an unverifiable archive`,
+      );
+    }
+    const revision = `${chart.version}@sha256:${digest}`;
+    const sourceKey = `helm:${sha256(`${base.toString()}\n${chart.name}`)}`;
+    const fileName = `${safeFileName(chart.name)}-${safeFileName(chart.version)}.tgz`;
+    const cached = await this.store.lookup(sourceKey, revision);
+    if (cached !== undefined) {
+      return {
+        chart,
+        revision,
+        artifact: cached,
+        archivePath: join(cached.path, fileName),
+        downloaded: false,
+      };
+    }
+    const chartUrl = this.checkUrl(new URL(chart.urls[0] ?? '', base).toString(), base.toString());
+    const response = await this.get(
+      request,
+      chartUrl,
+      { accept: 'application/gzip, application/octet-stream, */*' },
+      this.options.helm.maxChartBytes,
+      'chartSize',
+    );
+    const actual = sha256(response.body);
+    if (actual !== digest) {
+      throw new SourceFetchError(
+        SourceErrorCode.DigestMismatch,
+        `chart ${chart.name} ${chart.version}: archive sha256 ${actual} does not match the index digest ${digest}`,
+      );
+    }
+    const staging = await this.store.createScratchDir('chart');
+    try {
+      await writeFile(join(staging, fileName), response.body, { mode: 0o644 });
+      const artifact = await this.store.commit(sourceKey, revision, staging);
+      return {
+        chart,
+        revision,
+        artifact,
+        archivePath: join(artifact.path, fileName),
+        downloaded: true,
+      };
+    } finally {
+      await removeTree(staging);
+    }
+  }
+
+  /** GET with manual redirects, credentials only for the repository's origin, bounded body. */
+  private async get(
+    request: HelmRepositoryRequest,
+    start: URL,
+    headers: Record<string, string>,
+    maxBytes: number,
+    limit: SourceLimit,
+  ): Promise<DownloadResult> {
+    const origin = this.repositoryBase(request).origin;
+    const scrubber = new SecretScrubber([
+      request.credentials?.password,
+      request.credentials === undefined
+        ? undefined
+        : `${request.credentials.username}:${request.credentials.password}`,
+    ]);
+    const timeoutMs = (request.timeoutSeconds ?? this.options.helm.timeoutSeconds) * 1000;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let url = start;
+    for (let hop = 0; hop <= this.options.helm.maxRedirects; hop += 1) {
+      await this.checkResolvedAddresses(url);
+      const hopHeaders: Record<string, string> = { ...headers };
+      if (request.credentials !== undefined && url.origin === origin) {
+        hopHeaders.authorization = `Basic ${Buffer.from(`${request.credentials.username}:${request.credentials.password}`).toString('base64')}`;
+      }
+      let response: Response;
+      try {
+        response = await this.http.fetch(url.toString(), {
+          method: 'GET',
+          headers: hopHeaders,
+          redirect: 'manual',
+          signal,
+        });
+      } catch (error) {
+        throw this.networkError(error, url, scrubber, timeoutMs);
+      }
+      if (response.status >= 300 && response.status < 400 && response.status !== 304) {
+        await response.body?.cancel();
+        const location = response.headers.get('location');
+        if (location === null) {
+          throw new SourceFetchError(
+            SourceErrorCode.ServerError,
+            `${displayUrl(url.toString())}: redirect without a location`,
+          );
+        }
+        const next = this.checkUrl(new URL(location, url).toString(), location);
+        if (url.protocol === 'https:' && next.protocol !== 'https:') {
+          throw new SourceFetchError(
+            SourceErrorCode.InvalidUrl,
+            `${displayUrl(url.toString())}: refusing a redirect from https to http`,
+          );
+        }
+        url = next;
+        continue;
+      }
+      if (response.status === 304) {
+        await response.body?.cancel();
+        return { status: 304, body: Buffer.alloc(0), headers: response.headers };
+      }
+      if (response.status !== 200) {
+        await response.body?.cancel();
+        throw this.statusError(response, url);
+      }
+      const body = await readBounded(response, maxBytes).catch((error: unknown) => {
+        throw error instanceof SourceFetchError
+          ? error
+          : this.networkError(error, url, scrubber, timeoutMs);
+      });
+      if (body === undefined) {
+        throw new SourceFetchError(
+          SourceErrorCode.LimitExceeded,
+          `${displayUrl(url.toString())}: larger than ${maxBytes} bytes`,
+          { limit },
+        );
+      }
+      return { status: 200, body, headers: response.headers };
+    }
+    throw new SourceFetchError(
+      SourceErrorCode.ServerError,
+      `${displayUrl(start.toString())}: too many redirects`,
+    );
+  }
+
+  private statusError(response: Response, url: URL): SourceFetchError {
+    const where = displayUrl(url.toString());
+    const retryAfterSeconds = parseRetryAfter(
+      response.headers.get('retry-after'),
+      this.clock.now(),
+    );
+    const withDelay = retryAfterSeconds === undefined ? {} : { retryAfterSeconds };
+    const after = retryAfterSeconds === undefined ? '' : ` (retry after ${retryAfterSeconds}s)`;
+    if (response.status === 401 || response.status === 403) {
+      return new SourceFetchError(
+        SourceErrorCode.AuthenticationFailed,
+        `${where}: authentication failed (HTTP ${response.status})`,
+      );
+    }
+    if (response.status === 404) {
+      return new SourceFetchError(SourceErrorCode.ChartNotFound, `${where}: not found (HTTP 404)`);
+    }
+    if (response.status === 429) {
+      return new SourceFetchError(
+        SourceErrorCode.RateLimited,
+        `${where}: rate limited (HTTP 429)${after}`,
+        withDelay,
+      );
+    }
+    if (response.status >= 500) {
+      return new SourceFetchError(
+        SourceErrorCode.ServerError,
+        `${where}: server error (HTTP ${response.status})${after}`,
+        withDelay,
+      );
+    }
+    return new SourceFetchError(
+      SourceErrorCode.FetchFailed,
+      `${where}: unexpected HTTP ${response.status}`,
+    );
+  }
+
+  private networkError(
+    error: unknown,
+    url: URL,
+    scrubber: SecretScrubber,
+    timeoutMs: number,
+  ): SourceFetchError {
+    const name = (error as Error | undefined)?.name;
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      return new SourceFetchError(
+        SourceErrorCode.Timeout,
+        `${displayUrl(url.toString())}: timed out after ${timeoutMs / 1000}s`,
+      );
+    }
+    const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+    const detail = scrubber.scrub(
+      cause?.code ?? cause?.message ?? (error as Error | undefined)?.message ?? 'network error',
+    );
+    return new SourceFetchError(
+      SourceErrorCode.Unreachable,
+      `${displayUrl(url.toString())}: cannot connect (${detail})`,
+    );
+  }
+
+  private async checkResolvedAddresses(url: URL): Promise<void> {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) !== 0) {
+      return;
+    }
+    let addresses: string[];
+    try {
+      addresses = await this.resolver.resolve(host);
+    } catch {
+      return; // fetch reports the unresolvable host as Unreachable.
+    }
+    if (addresses.some((address) => isForbiddenAddress(address))) {
+      throw new SourceFetchError(
+        SourceErrorCode.InvalidUrl,
+        `${displayUrl(url.toString())}: the host resolves to a link-local or metadata address`,
+      );
+    }
+  }
+}
+
+function displayUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return raw.replace(/\/\/[^/@]*@/, '//***@').slice(0, 200);
+  }
+}
+
+function safeFileName(value: string): string {
+  return value.replace(/[^A-Za-z0-9._+-]/g, '_');
+}
+
+/** Reads a response body up to maxBytes; undefined when it is larger. */
+async function readBounded(response: Response, maxBytes: number): Promise<Buffer | undefined> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (response.body === null) {
+    return Buffer.alloc(0);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  // Leaving the loop early cancels the stream.
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      return undefined;
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function atomicWrite(path: string, data: Buffer): Promise<void> {
+  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(temp, data, { mode: 0o600 });
+  await rename(temp, path);
+}
