@@ -1,0 +1,126 @@
+import type { KubeError } from './kube.errors';
+
+/** A Kubernetes object as JSON: identity fields typed, the rest opaque. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: KubeObjectMeta;
+  [field: string]: unknown;
+}
+
+export interface KubeObjectMeta {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  generation?: number;
+  uid?: string;
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+  [field: string]: unknown;
+}
+
+/** Identity of one object in one cluster. `namespace` is absent for cluster-scoped kinds. */
+export interface ObjectRef {
+  group: string;
+  version: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** One object applied by a previous reconcile of the Target (stored by the caller). */
+export interface InventoryEntry extends ObjectRef {
+  /** `sha256:<hex>` of the canonical desired JSON that was applied (see `desiredHash`). */
+  appliedHash?: string;
+  /** `metadata.resourceVersion` of the live object right after it was applied (or last checked). */
+  resourceVersion?: string;
+}
+
+/** The objects' owner: written as ownership labels and used to select and guard deletes. */
+export interface Owner {
+  tenant: string;
+  release: string;
+}
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'recreated';
+
+/** Someone other than gitfleet changed an applied object. Paths only, never values. */
+export interface DriftReport {
+  ref: ObjectRef;
+  /** `Modified`: fields differ from the desired state; `Deleted`: the object was gone. */
+  type: 'Modified' | 'Deleted';
+  /** Field paths like `.spec.replicas`, `.data.key`, `.spec.template.spec.containers[name=web].image`. */
+  fields: string[];
+}
+
+export interface ObjectApplyResult {
+  ref: ObjectRef;
+  action: ApplyAction;
+  /** Desired hash to store in the inventory as `appliedHash`. */
+  hash: string;
+  /** Live `resourceVersion` after this apply, to store in the inventory. */
+  resourceVersion?: string;
+  /** The drift that was corrected, when there was some. */
+  drift?: DriftReport;
+  /** The live object as last seen (apply response or the cheap read); lets health checks skip a read. */
+  live?: KubeObject;
+}
+
+/** An object that failed validation (dry-run) or apply. */
+export interface ObjectError {
+  ref: ObjectRef;
+  code: string;
+  message: string;
+}
+
+export interface ApplyResult {
+  /** True when every object was applied (or was already up to date). */
+  ok: boolean;
+  /** Per object, in apply order; objects not reached (after a failure) are absent. */
+  objects: ObjectApplyResult[];
+  /** Validation or apply errors; with a dry-run error nothing of that stage was written. */
+  errors: ObjectError[];
+  /** Where it stopped when `ok` is false: `validation` = nothing written in that stage. */
+  failedPhase?: 'validation' | 'apply' | 'establish';
+  /** Set when the cluster itself failed (unreachable, rate limited, ...): retry later. */
+  clusterError?: KubeError;
+  drift: DriftReport[];
+  counts: { created: number; configured: number; unchanged: number; recreated: number };
+}
+
+export type PruneSkipReason =
+  'NotFound' | 'NotOwned' | 'PruneDisabled' | 'KindNotServed' | 'Terminating';
+
+export interface PruneResult {
+  deleted: ObjectRef[];
+  skipped: { ref: ObjectRef; reason: PruneSkipReason; message: string }[];
+  errors: ObjectError[];
+}
+
+export type HealthStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound';
+
+export interface HealthResult {
+  status: HealthStatus;
+  message: string;
+}
+
+export interface ObjectHealth extends HealthResult {
+  ref: ObjectRef;
+}
+
+export interface WaitForHealthyResult {
+  /** True when every object is Current. */
+  healthy: boolean;
+  /** True when the deadline passed before every object was Current. */
+  timedOut: boolean;
+  /** Objects not Current at the end (for `HealthCheckFailed`). */
+  failing: ObjectHealth[];
+  /** Last seen status of every object. */
+  objects: ObjectHealth[];
+  /** Last seen resourceVersion per object key (`refKey`), for the inventory. */
+  resourceVersions: Record<string, string>;
+  /** Number of polling rounds that read from the cluster. */
+  polls: number;
+}
