@@ -159,3 +159,8 @@ export function itemsOf(res: SimResponse): Wire[] {
 export function str(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
+
+/** A wire value as an array. */
+export function list(v: Wire | undefined): Wire[] {
+  return (v ?? []) as unknown as Wire[];
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCluster } from 'test/support/kube-sim/cluster';
-import { itemsOf, simApply, simRequest, str } from 'test/support/kube-sim/http-client';
+import { itemsOf, list, simApply, simRequest, str } from 'test/support/kube-sim/http-client';
 import { KubeSim } from 'test/support/kube-sim/index';
 
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -221,9 +221,7 @@ describe('object semantics and Status errors', () => {
       contentType: 'application/strategic-merge-patch+json',
     });
     expect(
-      res.body.spec.template.spec.containers.map(
-        (c: { name: string; image: string }) => `${c.name}=${c.image}`,
-      ),
+      list(res.body.spec.template.spec.containers).map((c) => `${str(c.name)}=${str(c.image)}`),
     ).toEqual(['c=y', 'd=z']);
     const del = await simRequest(sut, 'PATCH', path, {
       body: { spec: { template: { spec: { containers: [{ name: 'd', $patch: 'delete' }] } } } },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCluster } from 'test/support/kube-sim/cluster';
-import { simApply, simRequest } from 'test/support/kube-sim/http-client';
+import { list, simApply, simRequest, str } from 'test/support/kube-sim/http-client';
 import { KubeSim } from 'test/support/kube-sim/index';
 
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -89,7 +89,9 @@ describe('server-side apply', () => {
     const shared = await simApply(sut, `${CM}/a4`, cm('a4', { x: '1' }), 'fieldManager=m2');
     expect(shared.status).toBe(200);
     expect(
-      shared.body.metadata.managedFields.map((m: { manager: string }) => m.manager).sort(),
+      list(shared.body.metadata.managedFields)
+        .map((m) => str(m.manager))
+        .sort(),
     ).toEqual(['m1', 'm2']);
     const forced = await simApply(
       sut,
@@ -98,7 +100,7 @@ describe('server-side apply', () => {
       'fieldManager=m3&force=true',
     );
     expect(forced.status).toBe(200);
-    const managers = forced.body.metadata.managedFields.map((m: { manager: string }) => m.manager);
+    const managers = list(forced.body.metadata.managedFields).map((m) => str(m.manager));
     expect(managers).toEqual(['m3']);
   });
 
@@ -135,7 +137,7 @@ describe('server-side apply', () => {
     };
     const res = await simApply(sut, `${DEPLOY}/d1`, sidecar, 'fieldManager=m2');
     expect(res.status).toBe(200);
-    const names = res.body.spec.template.spec.containers.map((x: { name: string }) => x.name);
+    const names = list(res.body.spec.template.spec.containers).map((x) => str(x.name));
     expect(names).toEqual(['web', 'side']);
     expect(res.body.spec.template.spec.containers[0].ports[0]).toEqual({
       containerPort: 80,
@@ -234,10 +236,8 @@ describe('server-side apply', () => {
       contentType: 'application/merge-patch+json',
     });
     expect(patched.status).toBe(200);
-    const entries = patched.body.metadata.managedFields;
-    expect(
-      entries.map((e: { manager: string; operation: string }) => `${e.manager}/${e.operation}`),
-    ).toEqual(['editor/Update']);
+    const entries = list(patched.body.metadata.managedFields);
+    expect(entries.map((e) => `${str(e.manager)}/${str(e.operation)}`)).toEqual(['editor/Update']);
     const conflict = await simApply(sut, `${CM}/a7`, cm('a7', { x: '1' }), 'fieldManager=m1');
     expect(conflict.status).toBe(409);
     expect(conflict.body.message).toContain('conflict with "editor" using v1: .data.x');
