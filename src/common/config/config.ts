@@ -16,6 +16,16 @@ export interface AppConfig {
   readonly adminToken: string | undefined;
   readonly shutdownTimeoutMs: number;
   readonly requestBodyLimitBytes: number;
+  readonly sourceFetchConcurrency: number;
+  readonly sourceSchedulerIntervalMs: number;
+  readonly sourceFetchBackoffBaseSeconds: number;
+  readonly sourceFetchBackoffMaxSeconds: number;
+  readonly sourceAllowHttp: boolean;
+  readonly sourceCacheMaxBytes: number;
+  readonly sourceSymlinkPolicy: 'fail' | 'remove';
+  readonly sourceMaxRepositoryBytes: number;
+  readonly sourceMaxFileCount: number;
+  readonly sourceMaxFileBytes: number;
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -133,6 +143,56 @@ export const CONFIG_VARIABLES = {
     '1048576',
     'Largest accepted JSON request body; larger bodies get 413.',
   ),
+  sourceFetchConcurrency: v(
+    'SOURCE_FETCH_CONCURRENCY',
+    '4',
+    'Maximum number of source fetches (git/helm) running at once per replica.',
+  ),
+  sourceSchedulerIntervalMs: v(
+    'SOURCE_SCHEDULER_INTERVAL_MS',
+    '5000',
+    'How often each replica looks for due sources to claim (milliseconds). An on-demand refresh is picked up at once on the replica that received it.',
+  ),
+  sourceFetchBackoffBaseSeconds: v(
+    'SOURCE_FETCH_BACKOFF_BASE_SECONDS',
+    '5',
+    'Delay before retrying a source after its first failed fetch; doubled per further failure, with jitter.',
+  ),
+  sourceFetchBackoffMaxSeconds: v(
+    'SOURCE_FETCH_BACKOFF_MAX_SECONDS',
+    '600',
+    'Upper bound of the retry delay of a failing source (a `Retry-After` from the host may ask for longer, up to one day).',
+  ),
+  sourceAllowHttp: v(
+    'SOURCE_ALLOW_HTTP',
+    'false',
+    'Accept plain `http://` repository URLs (`true`/`false`). Off by default: credentials and content would travel unprotected.',
+  ),
+  sourceCacheMaxBytes: v(
+    'SOURCE_CACHE_MAX_BYTES',
+    '2147483648',
+    'Upper bound of the artifact cache in `GITFLEET_DATA_DIR/artifacts`; least recently used artifacts that no source currently serves are removed above it.',
+  ),
+  sourceSymlinkPolicy: v(
+    'SOURCE_SYMLINK_POLICY',
+    'fail',
+    'What a fetch does with a symlink pointing outside the repository: `fail` the fetch, or `remove` the link. Such links are never followed.',
+  ),
+  sourceMaxRepositoryBytes: v(
+    'SOURCE_MAX_REPOSITORY_BYTES',
+    '268435456',
+    'Largest total size of the files of one fetched revision; above it the fetch fails with `LimitExceeded`.',
+  ),
+  sourceMaxFileCount: v(
+    'SOURCE_MAX_FILE_COUNT',
+    '20000',
+    'Largest number of files in one fetched revision.',
+  ),
+  sourceMaxFileBytes: v(
+    'SOURCE_MAX_FILE_BYTES',
+    '16777216',
+    'Largest single file in one fetched revision.',
+  ),
 } as const satisfies Record<keyof AppConfig, ConfigVariable>;
 
 function checkDatabaseUrl(value: string): string | undefined {
@@ -168,6 +228,16 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     ),
     shutdownTimeoutMs: r.integer(c.shutdownTimeoutMs, 100, 600_000),
     requestBodyLimitBytes: r.integer(c.requestBodyLimitBytes, 1024, 64 * 1024 * 1024),
+    sourceFetchConcurrency: r.integer(c.sourceFetchConcurrency, 1, 256),
+    sourceSchedulerIntervalMs: r.integer(c.sourceSchedulerIntervalMs, 100, 600_000),
+    sourceFetchBackoffBaseSeconds: r.integer(c.sourceFetchBackoffBaseSeconds, 1, 3600),
+    sourceFetchBackoffMaxSeconds: r.integer(c.sourceFetchBackoffMaxSeconds, 1, 86_400),
+    sourceAllowHttp: r.oneOf(c.sourceAllowHttp, ['false', 'true']) === 'true',
+    sourceCacheMaxBytes: r.integer(c.sourceCacheMaxBytes, 1024 ** 2, Number.MAX_SAFE_INTEGER),
+    sourceSymlinkPolicy: r.oneOf(c.sourceSymlinkPolicy, ['fail', 'remove'] as const),
+    sourceMaxRepositoryBytes: r.integer(c.sourceMaxRepositoryBytes, 1024, 64 * 1024 ** 3),
+    sourceMaxFileCount: r.integer(c.sourceMaxFileCount, 1, 10_000_000),
+    sourceMaxFileBytes: r.integer(c.sourceMaxFileBytes, 1024, 16 * 1024 ** 3),
   };
   if (r.problems.length > 0) {
     throw new ConfigValidationError(r.problems);

@@ -96,12 +96,12 @@ export type FetchOutcome =
       readonly artifactDigest: string;
       readonly artifactSizeBytes: number;
       readonly conditions: SourceCondition[];
-      readonly nextFetchAt: Date;
+      readonly nextFetchInSeconds: number;
     }
   | {
       readonly kind: 'failure';
       readonly conditions: SourceCondition[];
-      readonly nextFetchAt: Date;
+      readonly nextFetchInSeconds: number;
     };
 
 export const sourceCredentialsAad = (sourceId: string): string => `source:${sourceId}:credentials`;

@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from 'src/common/config/config';
+import type { FieldProblem } from 'src/common/errors/app-error';
+import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
+import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
+import { validateReference } from 'src/modules/sources/git/git-reference';
+import { parseGitUrl } from 'src/modules/sources/git/git-url';
+import { parseRevision } from 'src/modules/sources/revision';
+import { SourceCredentialsCodec } from 'src/modules/sources/source-credentials.codec';
+import { SourceScheduler } from 'src/modules/sources/source-scheduler';
+import {
+  type SealedCredentials,
+  SourceRepository,
+  type SourceSpecUpdate,
+} from 'src/modules/sources/source.repository';
+import type {
+  NewSource,
+  Source,
+  SourceCredentials,
+  SourcePatch,
+  SourceSpec,
+} from 'src/modules/sources/source.types';
+import { SourceError } from 'src/modules/sources/sources-api.errors';
+import { isSourceFetchError } from 'src/modules/sources/sources.errors';
+import { hostRefusal } from 'src/modules/sources/url-policy';
+import { isUniqueViolation } from 'src/tenants/db-errors';
+import { decodeContinueToken, filterDigest, type Page, toPage } from 'src/tenants/pagination';
+
+/** What the reconcile engine renders from: a revision and its read-only directory. */
+export interface SourceArtifact {
+  /** `main@sha1:<commit>`. */
+  readonly revision: string;
+  /** Read-only artifact directory in this replica's cache. */
+  readonly dir: string;
+  /** `sha256:<hex>` of the content. */
+  readonly digest: string;
+}
+
+/**
+ * Sources of one tenant: CRUD, on-demand refresh, suspend/resume, and the artifact
+ * hand-over to the reconcile engine. Every method takes the tenant id first.
+ */
+@Injectable()
+export class SourcesService {
+  private readonly logger = new Logger(SourcesService.name);
+
+  constructor(
+    private readonly sources: SourceRepository,
+    private readonly codec: SourceCredentialsCodec,
+    private readonly scheduler: SourceScheduler,
+    private readonly fetcher: GitFetcher,
+    private readonly store: ArtifactStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(tenantId: string, input: NewSource): Promise<Source> {
+    this.validateSpec(input, input.credentials);
+    const id = randomUUID();
+    const sealed = input.credentials === null ? null : this.codec.seal(id, input.credentials);
+    let source: Source;
+    try {
+      source = await this.sources.insert(tenantId, id, input.name, input, sealed);
+    } catch (error) {
+      if (isUniqueViolation(error, 'UQ_source_tenant_name')) {
+        throw new SourceError(
+          'SourceNameTaken',
+          `A source named "${input.name}" already exists in this tenant`,
+        );
+      }
+      throw error;
+    }
+    this.logger.log({ msg: 'source created', tenantId, sourceId: id, name: input.name });
+    this.scheduler.kick();
+    return source;
+  }
+
+  async get(tenantId: string, name: string): Promise<Source> {
+    return this.found(name, await this.sources.findByName(tenantId, name));
+  }
+
+  async getById(tenantId: string, sourceId: string): Promise<Source> {
+    const source = await this.sources.findById(tenantId, sourceId);
+    if (source === undefined) {
+      throw new SourceError('SourceNotFound', `Source ${sourceId} not found`);
+    }
+    return source;
+  }
+
+  /** Id of a source by name; SourceNotFound (404) when the tenant has none of that name. */
+  async idOf(tenantId: string, name: string): Promise<string> {
+    return (await this.get(tenantId, name)).id;
+  }
+
+  /** Names of the tenant's sources with these ids; ids of other tenants are absent. */
+  async namesByIds(tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
+    return this.sources.namesByIds(tenantId, [...new Set(ids)]);
+  }
+
+  async list(tenantId: string, page: { limit: number; continue?: string }): Promise<Page<Source>> {
+    const digest = filterDigest({ list: 'sources', tenantId });
+    const after = decodeContinueToken(page.continue, digest, 1);
+    const rows = await this.sources.list(tenantId, after?.[0], page.limit);
+    return toPage(
+      rows,
+      page.limit,
+      (s) => [s.name],
+      digest,
+      (s) => s,
+    );
+  }
+
+  async update(tenantId: string, name: string, patch: SourcePatch): Promise<Source> {
+    const updated = await this.sources.transaction(async (m) => {
+      const current = this.found(name, await this.sources.findByName(tenantId, name, m));
+      const merged: SourceSpec = {
+        kind: current.kind,
+        url: patch.url ?? current.url,
+        reference: patch.reference ?? current.reference,
+        intervalSeconds: patch.intervalSeconds ?? current.intervalSeconds,
+        timeoutSeconds: patch.timeoutSeconds ?? current.timeoutSeconds,
+        ignore: patch.ignore ?? current.ignore,
+        caCertificate:
+          patch.caCertificate === undefined ? current.caCertificate : patch.caCertificate,
+        suspended: patch.suspended ?? current.suspended,
+      };
+      if (current.kind === 'helm' && patch.reference !== undefined) {
+        throw invalidSource([
+          {
+            field: 'reference',
+            message: 'helm sources have no reference; charts are chosen by releases',
+          },
+        ]);
+      }
+      // Credentials kept as they are are checked by kind only: they stay sealed.
+      const credentialsKind =
+        patch.credentials === undefined
+          ? current.credentialsKind
+          : (patch.credentials?.kind ?? null);
+      this.validateSpec(merged, credentialsKind === null ? null : { kind: credentialsKind });
+      let credentials: SealedCredentials | null | undefined;
+      if (patch.credentials !== undefined) {
+        credentials =
+          patch.credentials === null ? null : this.codec.seal(current.id, patch.credentials);
+      }
+      // The plaintext never goes further than the vault.
+      const { credentials: _plaintext, ...specChanges } = patch;
+      const update: SourceSpecUpdate = {
+        ...specChanges,
+        ...(credentials === undefined ? {} : { credentials }),
+      };
+      return this.found(name, await this.sources.update(tenantId, name, update, m));
+    });
+    this.logger.log({
+      msg: 'source updated',
+      tenantId,
+      sourceId: updated.id,
+      generation: updated.generation,
+    });
+    this.scheduler.kick();
+    return updated;
+  }
+
+  async delete(tenantId: string, name: string): Promise<void> {
+    const deleted = this.found(name, await this.sources.delete(tenantId, name));
+    this.logger.log({ msg: 'source deleted', tenantId, sourceId: deleted.id });
+  }
+
+  /** Schedules a fetch now. Any number of refreshes while one fetch runs lead to one more fetch. */
+  async refresh(tenantId: string, name: string): Promise<Source> {
+    const current = this.found(name, await this.sources.findByName(tenantId, name));
+    if (current.suspended) {
+      throw new SourceError('SourceSuspended', `Source "${name}" is suspended; resume it first`);
+    }
+    const source = this.found(name, await this.sources.requestRefresh(tenantId, name));
+    this.scheduler.kick();
+    return source;
+  }
+
+  async setSuspended(tenantId: string, name: string, suspended: boolean): Promise<Source> {
+    const source = this.found(name, await this.sources.setSuspended(tenantId, name, suspended));
+    if (!suspended) {
+      this.scheduler.kick();
+    }
+    return source;
+  }
+
+  /**
+   * The current artifact of a source, for rendering. Served from this replica's cache;
+   * when another replica fetched it (or the cache dropped it) the recorded commit is
+   * fetched here, so every replica renders exactly the recorded revision.
+   */
+  async getArtifact(tenantId: string, sourceId: string): Promise<SourceArtifact> {
+    const source = await this.getById(tenantId, sourceId);
+    const revision = source.status.revision;
+    if (revision === null || source.kind !== 'git' || source.reference === null) {
+      throw new SourceError('ArtifactNotReady', `Source "${source.name}" has no artifact yet`);
+    }
+    const request = { url: source.url, ignore: source.ignore };
+    const cached = await this.store.lookup(this.fetcher.sourceKey(request), revision);
+    if (cached !== undefined) {
+      return { revision, dir: cached.path, digest: cached.digest };
+    }
+    const { commit } = parseRevision(revision);
+    const envelope = await this.sources.findCredentials(tenantId, sourceId);
+    let credentials: SourceCredentials | undefined;
+    try {
+      credentials = envelope === null ? undefined : this.codec.open(sourceId, envelope);
+    } catch {
+      throw new SourceError(
+        'CredentialsUnavailable',
+        `The credentials of source "${source.name}" cannot be decrypted`,
+      );
+    }
+    const result = await this.fetcher.fetch({
+      ...request,
+      reference: { kind: 'commit', sha: commit },
+      timeoutSeconds: source.timeoutSeconds,
+      ...(credentials === undefined ? {} : { credentials }),
+      ...(source.caCertificate === null ? {} : { caCertificate: source.caCertificate }),
+    });
+    if (
+      source.status.artifactDigest !== null &&
+      result.artifact.digest !== source.status.artifactDigest
+    ) {
+      this.logger.warn({
+        msg: 'artifact digest differs from the recorded one (limits or ignore rules changed?)',
+        tenantId,
+        sourceId,
+        revision,
+      });
+    }
+    return { revision, dir: result.artifact.path, digest: result.artifact.digest };
+  }
+
+  private found(name: string, source: Source | undefined): Source {
+    if (source === undefined) {
+      throw new SourceError('SourceNotFound', `Source "${name}" not found`);
+    }
+    return source;
+  }
+
+  /** Checks the URL policy, the reference and that the credentials fit the transport. */
+  private validateSpec(
+    spec: SourceSpec,
+    credentials: Pick<SourceCredentials, 'kind'> | null,
+  ): void {
+    const problems: FieldProblem[] = [];
+    const allowHttp = this.config.sourceAllowHttp;
+    switch (spec.kind) {
+      case 'git': {
+        let transport: string | undefined;
+        try {
+          transport = parseGitUrl(spec.url, { allowHttp }).transport;
+        } catch (error) {
+          problems.push({ field: 'url', message: fetchErrorMessage(error) });
+        }
+        if (spec.reference === null) {
+          problems.push({ field: 'reference', message: 'git sources need a reference' });
+        } else {
+          try {
+            validateReference(spec.reference);
+          } catch (error) {
+            problems.push({ field: 'reference', message: fetchErrorMessage(error) });
+          }
+        }
+        if (transport === 'ssh' && credentials?.kind !== 'ssh') {
+          problems.push({
+            field: 'credentials',
+            message: 'ssh URLs need ssh credentials with knownHosts',
+          });
+        }
+        if (transport !== undefined && transport !== 'ssh' && credentials?.kind === 'ssh') {
+          problems.push({ field: 'credentials', message: 'ssh credentials need an ssh URL' });
+        }
+        break;
+      }
+      case 'helm': {
+        const problem = helmUrlProblem(spec.url, allowHttp);
+        if (problem !== undefined) {
+          problems.push({ field: 'url', message: problem });
+        }
+        if (credentials?.kind === 'ssh') {
+          problems.push({
+            field: 'credentials',
+            message: 'helm repositories take basic or token credentials',
+          });
+        }
+        break;
+      }
+    }
+    if (spec.timeoutSeconds > spec.intervalSeconds) {
+      problems.push({
+        field: 'timeoutSeconds',
+        message: 'timeoutSeconds must not exceed intervalSeconds',
+      });
+    }
+    if (problems.length > 0) {
+      throw invalidSource(problems);
+    }
+  }
+}
+
+function invalidSource(problems: FieldProblem[]): Error {
+  return new SourceError(
+    'InvalidSource',
+    `Invalid source: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
+    problems,
+  );
+}
+
+function fetchErrorMessage(error: unknown): string {
+  if (isSourceFetchError(error)) {
+    return error.message;
+  }
+  throw error;
+}
+
+function helmUrlProblem(raw: string, allowHttp: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'must be an https:// URL';
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+    return allowHttp ? 'must be an https:// or http:// URL' : 'must be an https:// URL';
+  }
+  if (url.username !== '' || url.password !== '') {
+    return 'credentials must not be part of the URL; use the source credentials';
+  }
+  return hostRefusal(url.hostname.replace(/^\[|\]$/g, ''));
+}
