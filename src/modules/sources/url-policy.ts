@@ -16,30 +16,24 @@ function ipv4Octets(address: string): number[] {
 /** Expands an IPv6 literal (no zone id) to eight 16-bit groups. */
 function ipv6Groups(address: string): number[] {
   let text = address.toLowerCase();
-  const groups: number[] = [];
-  // An embedded IPv4 tail (::ffff:169.254.169.254) becomes two groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  let tail: number[] = [];
-  if (v4?.[1] !== undefined) {
-    const [a = 0, b = 0, c = 0, d = 0] = ipv4Octets(v4[1]);
-    tail = [(a << 8) | b, (c << 8) | d];
-    text = text.slice(0, text.length - v4[1].length).replace(/:$/, ':0');
-    text = text.endsWith('::0') ? text.slice(0, -1) : text;
+  // An embedded IPv4 tail (::ffff:169.254.169.254) becomes two hex groups.
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4 !== null) {
+    const [a, b, c, d] = v4.slice(1).map((part) => Number.parseInt(part, 10));
+    const high = (((a ?? 0) << 8) | (b ?? 0)).toString(16);
+    const low = (((c ?? 0) << 8) | (d ?? 0)).toString(16);
+    text = `${text.slice(0, v4.index)}${high}:${low}`;
   }
-  const [head = '', rest] = text.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const restGroups = rest === undefined || rest === '' ? [] : rest.split(':');
-  const parsedHead = headGroups.map((g) => Number.parseInt(g, 16));
-  const parsedRest = restGroups.map((g) => Number.parseInt(g, 16));
-  const missing = 8 - tail.length - parsedHead.length - parsedRest.length;
-  groups.push(...parsedHead);
-  if (rest !== undefined) {
-    for (let i = 0; i < missing; i += 1) {
-      groups.push(0);
-    }
-  }
-  groups.push(...parsedRest, ...tail);
-  return groups.slice(0, 8);
+  const [head = '', tail] = text.split('::');
+  const parse = (part: string): number[] =>
+    part === '' ? [] : part.split(':').map((g) => Number.parseInt(g, 16));
+  const first = parse(head);
+  const last = tail === undefined ? [] : parse(tail);
+  const zeros =
+    tail === undefined
+      ? []
+      : new Array<number>(Math.max(0, 8 - first.length - last.length)).fill(0);
+  return [...first, ...zeros, ...last].slice(0, 8);
 }
 
 function isForbiddenIpv4(address: string): boolean {

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
+import { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
+import { Clock } from 'src/modules/sources/ports/clock';
+import { HostResolver } from 'src/modules/sources/ports/host-resolver';
+import { HttpClient } from 'src/modules/sources/ports/http-client';
+import { SourceErrorCode } from 'src/modules/sources/sources.errors';
+import { defaultSourcesOptions } from 'src/modules/sources/sources.options';
+
+const CHART = Buffer.from('chart-bytes');
+const DIGEST = createHash('sha256').update(CHART).digest('hex');
+
+class FakeHttp extends HttpClient {
+  readonly requests: Array<{ url: string; headers: Record<string, string> }> = [];
+  routes = new Map<string, () => Response>();
+  override fetch(url: string, init: RequestInit): Promise<Response> {
+    this.requests.push({ url, headers: { ...(init.headers as Record<string, string>) } });
+    const route = this.routes.get(url);
+    return Promise.resolve(
+      route === undefined ? new Response('missing', { status: 404 }) : route(),
+    );
+  }
+}
+
+class StaticResolver extends HostResolver {
+  override resolve(): Promise<string[]> {
+    return Promise.resolve(['140.82.112.3']);
+  }
+}
+
+function index(url: string, digest = DIGEST): string {
+  return `apiVersion: v1\nentries:\n  app:\n    - name: app\n      version: 1.0.0\n      digest: ${digest}\n      urls: ["${url}"]\n`;
+}
+
+describe('HelmRepositoryClient (HTTP replaced)', () => {
+  let cacheDir: string;
+  let http: FakeHttp;
+  let sut: HelmRepositoryClient;
+  const credentials = { username: 'u', password: 'helm-small-canary' };
+
+  beforeEach(async () => {
+    cacheDir = await mkdtemp(join(tmpdir(), 'helm-'));
+    const options = defaultSourcesOptions({ cacheDir, helm: { maxChartBytes: 100 } });
+    http = new FakeHttp();
+    sut = new HelmRepositoryClient(
+      options,
+      http,
+      new ArtifactStore(options, new Clock()),
+      new Clock(),
+      new StaticResolver(),
+    );
+  });
+  afterEach(async () => {
+    await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  it('sends credentials to the repository origin only, not along a redirect to another host', async () => {
+    http.routes.set(
+      'https://charts.example.com/index.yaml',
+      () => new Response(index('app-1.0.0.tgz')),
+    );
+    http.routes.set(
+      'https://charts.example.com/app-1.0.0.tgz',
+      () =>
+        new Response(null, {
+          status: 302,
+          headers: { location: 'https://cdn.example.net/app.tgz' },
+        }),
+    );
+    http.routes.set('https://cdn.example.net/app.tgz', () => new Response(CHART));
+
+    const result = await sut.fetchChart(
+      { url: 'https://charts.example.com', credentials },
+      'app',
+      '*',
+    );
+
+    expect(result.revision).toBe(`1.0.0@sha256:${DIGEST}`);
+    expect(http.requests.map((r) => [r.url, r.headers.authorization !== undefined])).toEqual([
+      ['https://charts.example.com/index.yaml', true],
+      ['https://charts.example.com/app-1.0.0.tgz', true],
+      ['https://cdn.example.net/app.tgz', false],
+    ]);
+  });
+
+  it('refuses redirects to http and to metadata addresses', async () => {
+    http.routes.set(
+      'https://charts.example.com/index.yaml',
+      () =>
+        new Response(null, {
+          status: 301,
+          headers: { location: 'http://charts.example.com/index.yaml' },
+        }),
+    );
+    await expect(sut.fetchIndex({ url: 'https://charts.example.com/' })).rejects.toMatchObject({
+      code: SourceErrorCode.InvalidUrl,
+    });
+    http.routes.set(
+      'https://charts.example.com/index.yaml',
+      () =>
+        new Response(null, {
+          status: 302,
+          headers: { location: 'https://169.254.169.254/latest' },
+        }),
+    );
+    await expect(sut.fetchIndex({ url: 'https://charts.example.com/' })).rejects.toMatchObject({
+      code: SourceErrorCode.InvalidUrl,
+    });
+    expect(http.requests.map((r) => r.url)).not.toContain('https://169.254.169.254/latest');
+  });
+
+  it('refuses archives over the size limit and without a digest', async () => {
+    http.routes.set('https://charts.example.com/index.yaml', () => new Response(index('big.tgz')));
+    http.routes.set('https://charts.example.com/big.tgz', () => new Response(Buffer.alloc(500)));
+    await expect(
+      sut.fetchChart({ url: 'https://charts.example.com/' }, 'app', '*'),
+    ).rejects.toMatchObject({
+      code: SourceErrorCode.LimitExceeded,
+      limit: 'chartSize',
+    });
+    http.routes.set(
+      'https://charts.example.com/index.yaml',
+      () => new Response(index('big.tgz', '""')),
+    );
+    await expect(
+      sut.fetchChart({ url: 'https://charts.example.com/' }, 'app', '*'),
+    ).rejects.toMatchObject({
+      code: SourceErrorCode.DigestMismatch,
+    });
+  });
+
+  it('reports connection failures as Unreachable without the credentials', async () => {
+    http.fetch = () =>
+      Promise.reject(
+        Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }),
+      );
+    const error = await sut
+      .fetchIndex({ url: 'https://charts.example.com/', credentials })
+      .catch((e: unknown) => e as Error);
+    expect(error).toMatchObject({ code: SourceErrorCode.Unreachable });
+    expect(error.message).not.toContain(credentials.password);
+  });
+});
