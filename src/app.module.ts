@@ -7,6 +7,13 @@ import { ConfigModule } from 'src/common/config/config.module';
 import { DatabaseModule } from 'src/common/database/database.module';
 import { HealthModule } from 'src/common/health/health.module';
 import { MetricsModule } from 'src/common/metrics/metrics.module';
+import { ClustersModule } from 'src/clusters/clusters.module';
+import { EventsModule } from 'src/modules/events/events.module';
+import { ReconcilerModule } from 'src/modules/reconciler/reconciler.module';
+import { ReleasesModule } from 'src/modules/releases/releases.module';
+import { SourcesModule } from 'src/modules/sources/sources.module';
+import { GrantsModule } from 'src/tenants/grants/grants.module';
+import { TenantsModule } from 'src/tenants/tenants.module';
 
 @Module({})
 export class AppModule {
@@ -19,6 +26,13 @@ export class AppModule {
         ScheduleModule.forRoot(),
         MetricsModule,
         HealthModule,
+        EventsModule,
+        TenantsModule,
+        ClustersModule,
+        GrantsModule,
+        SourcesModule,
+        ReleasesModule,
+        ReconcilerModule.forRoot(config),
       ],
       providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
     };

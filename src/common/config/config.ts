@@ -16,6 +16,15 @@ export interface AppConfig {
   readonly adminToken: string | undefined;
   readonly shutdownTimeoutMs: number;
   readonly requestBodyLimitBytes: number;
+  /** Key-encryption keys of the secret vault; empty only on the embedded default (generated then). */
+  readonly encryptionKeys: readonly EncryptionKeyConfig[];
+  /** Id of the key new ciphertexts are written with; undefined exactly when no keys are configured. */
+  readonly encryptionActiveKeyId: string | undefined;
+  readonly clusterProbeIntervalSeconds: number;
+  readonly clusterProbeTimeoutSeconds: number;
+  readonly clusterProbeConcurrency: number;
+  readonly kubeconfigAllowProxyUrl: boolean;
+  readonly kubeconfigAllowHttp: boolean;
   readonly sourceFetchConcurrency: number;
   readonly sourceSchedulerIntervalMs: number;
   readonly sourceFetchBackoffBaseSeconds: number;
@@ -26,6 +35,23 @@ export interface AppConfig {
   readonly sourceMaxRepositoryBytes: number;
   readonly sourceMaxFileCount: number;
   readonly sourceMaxFileBytes: number;
+  readonly reconcileEnabled: boolean;
+  readonly reconcileConcurrency: number;
+  readonly reconcilePerClusterConcurrency: number;
+  readonly reconcileLeaseSeconds: number;
+  readonly reconcilePollIntervalMs: number;
+  readonly reconcileResyncSeconds: number;
+  readonly renderConcurrency: number;
+  readonly renderTimeoutSeconds: number;
+  readonly renderMaxObjects: number;
+  readonly kubectlPath: string | undefined;
+  readonly helmPath: string | undefined;
+}
+
+/** One key-encryption key: an id stored beside every ciphertext and 32 bytes of key (base64). */
+export interface EncryptionKeyConfig {
+  readonly id: string;
+  readonly keyBase64: string;
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -143,6 +169,42 @@ export const CONFIG_VARIABLES = {
     '1048576',
     'Largest accepted JSON request body; larger bodies get 413.',
   ),
+  encryptionKeys: v(
+    'GITFLEET_ENCRYPTION_KEYS',
+    undefined,
+    'Key-encryption keys of the secret vault (kubeconfigs, repository credentials): `id1:base64key,id2:base64key`, each key 32 random bytes in base64 (`openssl rand -base64 32`), ids of letters, digits, `-` and `_`. Required with `DATABASE_URL`; unset on the embedded default, a key is generated once and stored 0600 in `GITFLEET_DATA_DIR`.',
+    true,
+  ),
+  encryptionActiveKeyId: v(
+    'GITFLEET_ENCRYPTION_ACTIVE_KEY',
+    undefined,
+    'Id of the key in `GITFLEET_ENCRYPTION_KEYS` new secrets are encrypted with; optional when only one key is listed. After changing it run `npm run vault:rotate`, then the old key can be removed.',
+  ),
+  clusterProbeIntervalSeconds: v(
+    'CLUSTER_PROBE_INTERVAL_SECONDS',
+    '30',
+    "How often every cluster's `GET /version` is probed to keep its `Reachable` and `Ready` conditions current (failing clusters back off up to 10 intervals).",
+  ),
+  clusterProbeTimeoutSeconds: v(
+    'CLUSTER_PROBE_TIMEOUT_SECONDS',
+    '5',
+    'Timeout of one cluster probe; a cluster not answering in time is marked not reachable.',
+  ),
+  clusterProbeConcurrency: v(
+    'CLUSTER_PROBE_CONCURRENCY',
+    '10',
+    'Maximum number of cluster probes in flight at once per replica.',
+  ),
+  kubeconfigAllowProxyUrl: v(
+    'GITFLEET_KUBECONFIG_ALLOW_PROXY_URL',
+    'false',
+    'Accept `proxy-url` in uploaded kubeconfigs (`true`/`false`). Off by default: a proxy redirects cluster traffic.',
+  ),
+  kubeconfigAllowHttp: v(
+    'GITFLEET_KUBECONFIG_ALLOW_HTTP',
+    'false',
+    'Accept `http://` API servers in uploaded kubeconfigs (`true`/`false`); such a registration must also opt in to skipping TLS verification. Off by default.',
+  ),
   sourceFetchConcurrency: v(
     'SOURCE_FETCH_CONCURRENCY',
     '4',
@@ -193,6 +255,61 @@ export const CONFIG_VARIABLES = {
     '16777216',
     'Largest single file in one fetched revision.',
   ),
+  reconcileEnabled: v(
+    'RECONCILE_ENABLED',
+    'true',
+    'Run the reconcile engine on this replica (`true`/`false`); `false` serves the API only.',
+  ),
+  reconcileConcurrency: v(
+    'RECONCILE_CONCURRENCY',
+    '64',
+    'Targets reconciled at once by one replica.',
+  ),
+  reconcilePerClusterConcurrency: v(
+    'RECONCILE_PER_CLUSTER_CONCURRENCY',
+    '8',
+    'Targets of one cluster reconciled at once by one replica, so a slow cluster cannot take every slot.',
+  ),
+  reconcileLeaseSeconds: v(
+    'RECONCILE_LEASE_SECONDS',
+    '60',
+    'Lease on a claimed target; renewed while the reconcile runs, taken over by another replica after expiry.',
+  ),
+  reconcilePollIntervalMs: v(
+    'RECONCILE_POLL_INTERVAL_MS',
+    '1000',
+    'How often an idle replica looks for due targets.',
+  ),
+  reconcileResyncSeconds: v(
+    'RECONCILE_RESYNC_SECONDS',
+    '30',
+    "How often every release's clusters are re-selected (labels, grants), by one replica at a time.",
+  ),
+  renderConcurrency: v(
+    'RENDER_CONCURRENCY',
+    '4',
+    'Kustomize and helm processes running at once per replica.',
+  ),
+  renderTimeoutSeconds: v(
+    'RENDER_TIMEOUT_SECONDS',
+    '60',
+    'A kustomize or helm process running longer is killed and the render fails.',
+  ),
+  renderMaxObjects: v(
+    'RENDER_MAX_OBJECTS',
+    '5000',
+    'Largest number of objects one render may produce.',
+  ),
+  kubectlPath: v(
+    'KUBECTL_PATH',
+    undefined,
+    'kubectl binary used for `kubectl kustomize`. Unset: the pinned binary in `.tools/bin` extracted by `npm ci`.',
+  ),
+  helmPath: v(
+    'HELM_PATH',
+    undefined,
+    'helm binary used for `helm template`. Unset: the pinned binary in `.tools/bin`.',
+  ),
 } as const satisfies Record<keyof AppConfig, ConfigVariable>;
 
 function checkDatabaseUrl(value: string): string | undefined {
@@ -211,15 +328,43 @@ function checkDatabaseUrl(value: string): string | undefined {
   return undefined;
 }
 
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function parseEncryptionKeys(value: string): { keys: EncryptionKeyConfig[]; problem?: string } {
+  const keys: EncryptionKeyConfig[] = [];
+  for (const [index, entry] of value.split(',').entries()) {
+    const separator = entry.indexOf(':');
+    const id = separator < 0 ? '' : entry.slice(0, separator).trim();
+    const keyBase64 = separator < 0 ? '' : entry.slice(separator + 1).trim();
+    // Problems name the entry's position and id, never key material.
+    if (!KEY_ID.test(id)) {
+      return {
+        keys,
+        problem: `entry ${index + 1} must look like id:base64key with an id of letters, digits, - or _`,
+      };
+    }
+    if (!BASE64.test(keyBase64) || Buffer.from(keyBase64, 'base64').length !== 32) {
+      return { keys, problem: `key "${id}" must be 32 bytes, base64-encoded` };
+    }
+    if (keys.some((k) => k.id === id)) {
+      return { keys, problem: `key id "${id}" is listed twice` };
+    }
+    keys.push({ id, keyBase64 });
+  }
+  return { keys };
+}
+
 export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
   const r = new Reader(env);
   const c = CONFIG_VARIABLES;
   const dataDir = r.string(c.dataDir) ?? '.data';
+  const databaseUrl = r.string(c.databaseUrl, checkDatabaseUrl);
   const config: AppConfig = {
     port: r.integer(c.port, 0, 65535),
     host: r.string(c.host) ?? '0.0.0.0',
     logLevel: r.oneOf(c.logLevel, LOG_LEVELS),
-    databaseUrl: r.string(c.databaseUrl, checkDatabaseUrl),
+    databaseUrl,
     databasePoolSize: r.integer(c.databasePoolSize, 1, 500),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
     embeddedDatabasePort: r.integer(c.embeddedDatabasePort, 1, 65535),
@@ -228,6 +373,15 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     ),
     shutdownTimeoutMs: r.integer(c.shutdownTimeoutMs, 100, 600_000),
     requestBodyLimitBytes: r.integer(c.requestBodyLimitBytes, 1024, 64 * 1024 * 1024),
+    ...readEncryptionKeys(
+      r,
+      env[c.databaseUrl.name] !== undefined && env[c.databaseUrl.name] !== '',
+    ),
+    clusterProbeIntervalSeconds: r.integer(c.clusterProbeIntervalSeconds, 1, 86_400),
+    clusterProbeTimeoutSeconds: r.integer(c.clusterProbeTimeoutSeconds, 1, 300),
+    clusterProbeConcurrency: r.integer(c.clusterProbeConcurrency, 1, 1000),
+    kubeconfigAllowProxyUrl: r.oneOf(c.kubeconfigAllowProxyUrl, ['false', 'true']) === 'true',
+    kubeconfigAllowHttp: r.oneOf(c.kubeconfigAllowHttp, ['false', 'true']) === 'true',
     sourceFetchConcurrency: r.integer(c.sourceFetchConcurrency, 1, 256),
     sourceSchedulerIntervalMs: r.integer(c.sourceSchedulerIntervalMs, 100, 600_000),
     sourceFetchBackoffBaseSeconds: r.integer(c.sourceFetchBackoffBaseSeconds, 1, 3600),
@@ -238,6 +392,17 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     sourceMaxRepositoryBytes: r.integer(c.sourceMaxRepositoryBytes, 1024, 64 * 1024 ** 3),
     sourceMaxFileCount: r.integer(c.sourceMaxFileCount, 1, 10_000_000),
     sourceMaxFileBytes: r.integer(c.sourceMaxFileBytes, 1024, 16 * 1024 ** 3),
+    reconcileEnabled: r.oneOf(c.reconcileEnabled, ['true', 'false']) === 'true',
+    reconcileConcurrency: r.integer(c.reconcileConcurrency, 1, 4096),
+    reconcilePerClusterConcurrency: r.integer(c.reconcilePerClusterConcurrency, 1, 256),
+    reconcileLeaseSeconds: r.integer(c.reconcileLeaseSeconds, 5, 3600),
+    reconcilePollIntervalMs: r.integer(c.reconcilePollIntervalMs, 50, 60_000),
+    reconcileResyncSeconds: r.integer(c.reconcileResyncSeconds, 1, 86_400),
+    renderConcurrency: r.integer(c.renderConcurrency, 1, 64),
+    renderTimeoutSeconds: r.integer(c.renderTimeoutSeconds, 1, 3600),
+    renderMaxObjects: r.integer(c.renderMaxObjects, 1, 100_000),
+    kubectlPath: r.string(c.kubectlPath),
+    helmPath: r.string(c.helmPath),
   };
   if (r.problems.length > 0) {
     throw new ConfigValidationError(r.problems);
@@ -245,11 +410,58 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
   return Object.freeze(config);
 }
 
+function readEncryptionKeys(
+  r: Reader,
+  externalDatabase: boolean,
+): Pick<AppConfig, 'encryptionKeys' | 'encryptionActiveKeyId'> {
+  const c = CONFIG_VARIABLES;
+  let keys: EncryptionKeyConfig[] = [];
+  const raw = r.string(c.encryptionKeys, (value) => {
+    const parsed = parseEncryptionKeys(value);
+    keys = parsed.keys;
+    return parsed.problem;
+  });
+  const active = r.string(c.encryptionActiveKeyId);
+  if (raw === undefined) {
+    if (
+      externalDatabase &&
+      keys.length === 0 &&
+      !r.problems.some((p) => p.startsWith(c.encryptionKeys.name))
+    ) {
+      // A generated key is only acceptable next to the embedded database it protects.
+      r.problems.push(
+        `${c.encryptionKeys.name}: required when ${c.databaseUrl.name} is set (generate a key with \`openssl rand -base64 32\`)`,
+      );
+    }
+    if (active !== undefined) {
+      r.problems.push(`${c.encryptionActiveKeyId.name}: set, but ${c.encryptionKeys.name} is not`);
+    }
+    return { encryptionKeys: [], encryptionActiveKeyId: undefined };
+  }
+  if (active === undefined) {
+    if (keys.length !== 1) {
+      r.problems.push(
+        `${c.encryptionActiveKeyId.name}: required when ${c.encryptionKeys.name} lists several keys`,
+      );
+    }
+    return { encryptionKeys: keys, encryptionActiveKeyId: keys[0]?.id };
+  }
+  if (!keys.some((k) => k.id === active)) {
+    r.problems.push(
+      `${c.encryptionActiveKeyId.name}: must be one of the ids in ${c.encryptionKeys.name} (got "${active}")`,
+    );
+  }
+  return { encryptionKeys: keys, encryptionActiveKeyId: active };
+}
+
 /** Values that must never reach a log line, response or metric. */
 export function secretValues(config: AppConfig): string[] {
   const secrets: string[] = [];
   if (config.adminToken !== undefined) {
     secrets.push(config.adminToken);
+  }
+  for (const key of config.encryptionKeys) {
+    secrets.push(key.keyBase64);
   }
   if (config.databaseUrl !== undefined) {
     const password = new URL(config.databaseUrl).password;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Page, decodeContinueToken, filterDigest, toPage } from 'src/tenants/pagination';
 import { ReleaseEntity } from './entities/release.entity';
 
@@ -29,7 +30,8 @@ export class ReleaseRepository {
       tenantId,
       generation: 1,
     });
-    await this.repo(manager).insert(entity);
+    // jsonb columns (helm values) defeat TypeORM's deep-partial typing.
+    await this.repo(manager).insert(entity as QueryDeepPartialEntity<ReleaseEntity>);
     return (await this.findByName(tenantId, spec.name, manager))!;
   }
 
@@ -93,7 +95,7 @@ export class ReleaseRepository {
       .set({
         ...spec,
         ...(specChanged ? { generation: () => 'generation + 1' } : {}),
-      })
+      } as QueryDeepPartialEntity<ReleaseEntity>)
       .where('tenant_id = :tenantId AND id = :id', { tenantId, id })
       .execute();
   }

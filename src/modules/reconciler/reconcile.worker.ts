@@ -1,0 +1,134 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { ClaimedTarget, TargetRepository } from 'src/modules/releases/target.repository';
+import { ReconcilerMetrics } from './reconciler.metrics';
+import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
+import { TargetReconciler } from './target.reconciler';
+
+/**
+ * Claims due targets from the PostgreSQL queue and runs them with bounded
+ * concurrency, globally and per cluster, so one slow cluster cannot take all
+ * slots. Claims exclude clusters already at their limit.
+ */
+@Injectable()
+export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ReconcileWorker.name);
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly perCluster = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private polling = false;
+  private wakeRequested = false;
+
+  constructor(
+    @Inject(RECONCILER_OPTIONS) private readonly options: ReconcilerOptions,
+    private readonly targets: TargetRepository,
+    private readonly reconciler: TargetReconciler,
+    private readonly metrics: ReconcilerMetrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.options.enabled) {
+      return;
+    }
+    this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    // In-flight reconciles finish (bounded by the shutdown timeout); unclaimed work stays queued.
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Look for work now (a trigger just made targets due). */
+  wake(): void {
+    if (this.polling) {
+      this.wakeRequested = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) {
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), delayMs);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.stopped || this.polling) {
+      return;
+    }
+    this.polling = true;
+    let claimed = 0;
+    try {
+      const free = this.options.concurrency - this.running.size;
+      if (free > 0) {
+        const saturated = [...this.perCluster.entries()]
+          .filter(([, n]) => n >= this.options.perClusterConcurrency)
+          .map(([id]) => id);
+        const claims = await this.targets.claimDue(
+          this.options.replicaId,
+          free,
+          this.options.leaseMs,
+          saturated,
+        );
+        claimed = claims.length;
+        for (const claim of claims) {
+          this.start(claim);
+        }
+      }
+    } catch (error) {
+      // Database down: keep polling; nothing is lost, leases simply expire.
+      this.logger.warn({
+        msg: 'claiming due targets failed',
+        error: error instanceof Error ? error.message : String(error),
+      });
+    } finally {
+      this.polling = false;
+    }
+    const busy = this.running.size >= this.options.concurrency;
+    const again = this.wakeRequested || (claimed > 0 && !busy);
+    this.wakeRequested = false;
+    this.schedule(again ? 0 : this.options.pollIntervalMs);
+  }
+
+  private start(claim: ClaimedTarget): void {
+    this.perCluster.set(claim.clusterId, (this.perCluster.get(claim.clusterId) ?? 0) + 1);
+    this.metrics.inFlight.set(this.running.size + 1);
+    const run = this.reconciler
+      .reconcile(claim)
+      .catch((error: unknown) => {
+        this.logger.error(error instanceof Error ? error : String(error));
+        // Make it due again soon; the lease expires by itself if even this fails.
+        return this.targets
+          .releaseLease(claim, this.options.replicaId, new Date(Date.now() + 5_000))
+          .catch(() => undefined);
+      })
+      .finally(() => {
+        this.running.delete(claim.id);
+        const left = (this.perCluster.get(claim.clusterId) ?? 1) - 1;
+        if (left <= 0) {
+          this.perCluster.delete(claim.clusterId);
+        } else {
+          this.perCluster.set(claim.clusterId, left);
+        }
+        this.metrics.inFlight.set(this.running.size);
+        // A slot freed up: look for more work without waiting for the next tick.
+        this.wake();
+      });
+    this.running.set(claim.id, run);
+  }
+}

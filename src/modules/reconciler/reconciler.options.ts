@@ -1,0 +1,20 @@
+/** Tuning of the reconcile engine; from configuration in production, small values in tests. */
+export interface ReconcilerOptions {
+  /** Stable id of this replica; lease owner in the queue. */
+  readonly replicaId: string;
+  /** Targets reconciled at once by this replica. */
+  readonly concurrency: number;
+  /** Targets of one cluster reconciled at once by this replica. */
+  readonly perClusterConcurrency: number;
+  readonly leaseMs: number;
+  /** How often the worker looks for due targets when idle. */
+  readonly pollIntervalMs: number;
+  /** How often every release's targets are re-selected (labels, grants may have changed). */
+  readonly resyncIntervalMs: number;
+  /** Upper bound of the failure backoff. */
+  readonly maxBackoffMs: number;
+  /** Off: this replica serves the API only. */
+  readonly enabled: boolean;
+}
+
+export const RECONCILER_OPTIONS = Symbol('RECONCILER_OPTIONS');

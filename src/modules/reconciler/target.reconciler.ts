@@ -1,0 +1,585 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ClustersService } from 'src/clusters/clusters.service';
+import type { Cluster } from 'src/clusters/cluster.types';
+import { runWithLogContext } from 'src/common/logging/request-context';
+import { PolicyService } from 'src/modules/rendering/policy.service';
+import { RenderingService } from 'src/modules/rendering/rendering.service';
+import type {
+  KubeObject as RenderedObject,
+  RenderResult,
+} from 'src/modules/rendering/rendering.types';
+import type { ReleaseEntity } from 'src/modules/releases/entities/release.entity';
+import type {
+  InventoryEntry,
+  TargetCondition,
+  TargetCounts,
+  TargetEntity,
+  TargetResult,
+} from 'src/modules/releases/entities/target.entity';
+import { ReleaseRepository } from 'src/modules/releases/release.repository';
+import {
+  ClaimedTarget,
+  TargetOutcome,
+  TargetRepository,
+} from 'src/modules/releases/target.repository';
+import { SourcesService } from 'src/modules/sources/sources.service';
+import type { Grant } from 'src/tenants/grants/grant.types';
+import { GrantsService } from 'src/tenants/grants/grants.service';
+import { TenantsService } from 'src/tenants/tenants.service';
+import { ClusterApiPool } from './cluster-api.pool';
+import { Reason, setConditions } from './conditions';
+import { Applier, type ServiceAccountRef } from './kube/applier.service';
+import { HealthChecker, healthFailureMessage } from './kube/health-checker.service';
+import { KubeError } from './kube/kube.errors';
+import type { DriftReport, KubeObject, ObjectRef } from './kube/kube.types';
+import { refString } from './kube/kube-objects';
+import { Pruner } from './kube/pruner.service';
+import { ReconcilerMetrics } from './reconciler.metrics';
+import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
+import { RenderCache } from './render-cache';
+
+/** Why a run ended, and when the target is due again. */
+interface RunEnd {
+  result: TargetResult;
+  reason: Reason;
+  message: string;
+  ready: 'True' | 'False' | 'Unknown';
+  stalled?: boolean;
+  revision: string | null;
+  /** Inventory to store; undefined keeps the previous one (nothing changed in the cluster). */
+  inventory?: InventoryEntry[];
+  appliedRevision?: string | null;
+  appliedDigest?: string | null;
+  counts?: TargetCounts;
+  drift?: DriftReport[];
+  retry: 'interval' | 'backoff';
+}
+
+/** A failed step: becomes the run's end without touching the cluster further. */
+class StepFailed extends Error {
+  constructor(readonly end: Omit<RunEnd, 'revision'> & { revision?: string | null }) {
+    super(end.message);
+  }
+}
+
+const MAX_MESSAGE = 2_000;
+
+/**
+ * Reconciles one target, Flux-shaped: load, check suspend/deletion, do the
+ * work (artifact → render → policy → apply → prune → health), and always
+ * record status at the end, under the target's lease.
+ */
+@Injectable()
+export class TargetReconciler {
+  private readonly logger = new Logger(TargetReconciler.name);
+
+  constructor(
+    @Inject(RECONCILER_OPTIONS) private readonly options: ReconcilerOptions,
+    private readonly targets: TargetRepository,
+    private readonly releases: ReleaseRepository,
+    private readonly tenants: TenantsService,
+    private readonly clusters: ClustersService,
+    private readonly grants: GrantsService,
+    private readonly sources: SourcesService,
+    private readonly rendering: RenderingService,
+    private readonly policy: PolicyService,
+    private readonly renderCache: RenderCache,
+    private readonly pool: ClusterApiPool,
+    private readonly applier: Applier,
+    private readonly pruner: Pruner,
+    private readonly health: HealthChecker,
+    private readonly metrics: ReconcilerMetrics,
+  ) {}
+
+  async reconcile(claim: ClaimedTarget): Promise<void> {
+    const reconcileId = `${claim.id}:${claim.fencingToken}`;
+    await runWithLogContext({ reconcileId, targetId: claim.id }, () => this.run(claim));
+  }
+
+  private async run(claim: ClaimedTarget): Promise<void> {
+    const started = new Date();
+    const target = await this.targets.findById(claim.tenantId, claim.id);
+    const release = await this.releases.findById(claim.tenantId, claim.releaseId);
+    if (target === null || release === null) {
+      return; // Deleted meanwhile; the cascade took the row.
+    }
+    const cluster = await this.clusters.getById(claim.clusterId);
+    const tenantName = (await this.tenants.getById(claim.tenantId)).name;
+    const labels = { tenant: tenantName, cluster: cluster.name, release: release.name };
+
+    if (target.removing || release.deletionRequestedAt !== null) {
+      await this.remove(claim, target, release, cluster, tenantName);
+      return;
+    }
+    if (release.suspended || target.suspended) {
+      await this.targets.releaseLease(
+        claim,
+        this.options.replicaId,
+        this.dueIn(release.intervalSeconds),
+      );
+      return;
+    }
+
+    let end: RunEnd;
+    try {
+      end = await this.converge(claim, target, release, cluster, tenantName);
+    } catch (error) {
+      end = this.endFromError(error, target);
+    }
+    const durationMs = Date.now() - started.getTime();
+    this.metrics.observe(labels, end.result, durationMs / 1000, end.counts);
+    if (await this.record(claim, target, release, started, durationMs, end)) {
+      this.metrics.setReady(labels, end.ready);
+    }
+  }
+
+  private async converge(
+    claim: ClaimedTarget,
+    target: TargetEntity,
+    release: ReleaseEntity,
+    cluster: Cluster,
+    tenantName: string,
+  ): Promise<RunEnd> {
+    const grant = await this.grantOf(claim);
+    await this.checkDependencies(claim, release);
+
+    let artifact;
+    try {
+      artifact = await this.sources.getArtifact(claim.tenantId, release.sourceId);
+    } catch (error) {
+      // A failed read never deletes: nothing is applied or pruned.
+      throw new StepFailed({
+        result: 'Failed',
+        reason: Reason.ArtifactFailed,
+        message: `source artifact unavailable: ${messageOf(error)}`,
+        ready: 'False',
+        retry: 'backoff',
+      });
+    }
+    const revision = artifact.revision;
+
+    const rendered = await this.render(release, cluster, tenantName, artifact.dir, revision).catch(
+      (error: unknown) => {
+        throw new StepFailed({
+          result: 'Failed',
+          reason: Reason.BuildFailed,
+          message: messageOf(error),
+          ready: 'False',
+          stalled: true,
+          revision,
+          retry: 'interval',
+        });
+      },
+    );
+    let objects: RenderedObject[];
+    try {
+      objects = this.policy.check(
+        rendered.objects,
+        {
+          namespaces: grant.namespaces,
+          allowClusterScoped: grant.allowClusterScoped,
+          targetNamespace: release.targetNamespace,
+        },
+        { owner: { tenant: tenantName, release: release.name } },
+      ).objects;
+    } catch (error) {
+      throw new StepFailed({
+        result: 'Failed',
+        reason: Reason.PolicyViolation,
+        message: messageOf(error),
+        ready: 'False',
+        stalled: true,
+        revision,
+        retry: 'interval',
+      });
+    }
+    if (objects.length === 0 && !release.allowEmpty) {
+      throw new StepFailed({
+        result: 'Failed',
+        reason: Reason.EmptyRender,
+        message:
+          'the render produced no objects; nothing was pruned (set allowEmpty to allow this)',
+        ready: 'False',
+        stalled: true,
+        revision,
+        retry: 'interval',
+      });
+    }
+
+    const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion);
+    const serviceAccount: ServiceAccountRef = {
+      namespace: grant.namespaces[0] ?? release.targetNamespace,
+      name: grant.serviceAccountName,
+    };
+    const owner = { tenant: tenantName, release: release.name };
+    const applied = await this.applier.apply(api, objects, {
+      owner,
+      serviceAccount,
+      force: release.force,
+      previous: target.inventory,
+    });
+    if (!applied.ok) {
+      const clusterProblem = applied.clusterError !== undefined;
+      const list = applied.errors
+        .slice(0, 10)
+        .map((e) => `${refString(e.ref)}: ${e.message}`)
+        .join('; ');
+      throw new StepFailed({
+        result: 'Failed',
+        reason: clusterProblem
+          ? Reason.ClusterUnreachable
+          : applied.failedPhase === 'validation'
+            ? Reason.ValidationFailed
+            : Reason.ApplyFailed,
+        message: clusterProblem ? messageOf(applied.clusterError) : list,
+        ready: 'False',
+        revision,
+        retry: 'backoff',
+      });
+    }
+    const inventory: InventoryEntry[] = applied.objects.map((o) => ({
+      ...o.ref,
+      appliedHash: o.hash,
+      resourceVersion: o.resourceVersion,
+    }));
+    const counts: TargetCounts = {
+      applied: applied.counts.created + applied.counts.configured + applied.counts.recreated,
+      unchanged: applied.counts.unchanged,
+      pruned: 0,
+      drifted: applied.drift.length,
+    };
+    await this.keepLease(claim);
+
+    if (release.prune) {
+      const pruned = await this.pruner.prune(api, target.inventory, inventory, {
+        owner,
+        serviceAccount,
+      });
+      counts.pruned = pruned.deleted.length;
+      if (pruned.errors.length > 0) {
+        return {
+          result: 'Failed',
+          reason: Reason.PruneFailed,
+          message: pruned.errors.map((e) => `${refString(e.ref)}: ${e.message}`).join('; '),
+          ready: 'False',
+          revision,
+          // What was applied is in the cluster; keep the objects that could not be pruned tracked.
+          inventory: [...inventory, ...pruned.errors.map((e) => ({ ...e.ref }))],
+          appliedRevision: revision,
+          appliedDigest: rendered.digest,
+          counts,
+          drift: applied.drift,
+          retry: 'backoff',
+        };
+      }
+    }
+
+    if (release.wait) {
+      const healthRefs: (KubeObject | ObjectRef)[] = [
+        ...applied.objects.map((o) => o.live ?? o.ref),
+        ...release.healthChecks.map((h) => {
+          const [group, version] = h.apiVersion.includes('/')
+            ? h.apiVersion.split('/')
+            : ['', h.apiVersion];
+          return {
+            group: group ?? '',
+            version: version ?? 'v1',
+            kind: h.kind,
+            namespace: h.namespace,
+            name: h.name,
+          };
+        }),
+      ];
+      const renew = setInterval(
+        () => void this.keepLease(claim).catch(() => undefined),
+        this.options.leaseMs / 3,
+      );
+      let healthy;
+      try {
+        healthy = await this.health.waitForHealthy(api, healthRefs, {
+          timeoutMs: release.timeoutSeconds * 1000,
+          serviceAccount,
+          initial: applied.objects.flatMap((o) => (o.live === undefined ? [] : [o.live])),
+        });
+      } finally {
+        clearInterval(renew);
+      }
+      if (!healthy.healthy) {
+        return {
+          result: 'Failed',
+          reason: Reason.HealthCheckFailed,
+          message: healthFailureMessage(healthy),
+          ready: 'False',
+          revision,
+          inventory,
+          appliedRevision: revision,
+          appliedDigest: rendered.digest,
+          counts,
+          drift: applied.drift,
+          retry: 'backoff',
+        };
+      }
+    }
+    return {
+      result: 'Succeeded',
+      reason: Reason.ReconciliationSucceeded,
+      message: `Applied revision: ${revision}`,
+      ready: 'True',
+      revision,
+      inventory,
+      appliedRevision: revision,
+      appliedDigest: rendered.digest,
+      counts,
+      drift: applied.drift,
+      retry: 'interval',
+    };
+  }
+
+  private async render(
+    release: ReleaseEntity,
+    cluster: Cluster,
+    tenantName: string,
+    artifactDir: string,
+    revision: string,
+  ): Promise<RenderResult> {
+    const facts = {
+      clusterName: cluster.name,
+      clusterLabels: cluster.labels,
+      kubernetesVersion: cluster.kubernetesVersion ?? '1.34.0',
+      apiVersions: [],
+      targetNamespace: release.targetNamespace,
+      tenant: tenantName,
+    };
+    // Clusters that share variables (names excluded when unused is not knowable) render once.
+    const key = RenderCache.key({
+      release: release.id,
+      generation: release.generation,
+      revision,
+      facts,
+    });
+    return this.renderCache.get(key, () =>
+      this.rendering.render({
+        artifactRoot: artifactDir,
+        release: {
+          path: release.path,
+          kind: release.kind ?? undefined,
+          variables: release.variables,
+          helm:
+            release.helm === null
+              ? undefined
+              : {
+                  chartPath: release.helm.chart,
+                  valuesFiles: release.helm.valuesFiles,
+                  values: release.helm.values,
+                  releaseName: release.helm.releaseName ?? release.name,
+                },
+        },
+        target: facts,
+      }),
+    );
+  }
+
+  private async grantOf(claim: ClaimedTarget): Promise<Grant> {
+    const grant = await this.grants.grantFor(claim.tenantId, claim.clusterId);
+    if (grant === undefined) {
+      throw new StepFailed({
+        result: 'Failed',
+        reason: Reason.GrantMissing,
+        message: 'the tenant holds no grant on this cluster',
+        ready: 'False',
+        stalled: true,
+        retry: 'interval',
+      });
+    }
+    return grant;
+  }
+
+  private async checkDependencies(claim: ClaimedTarget, release: ReleaseEntity): Promise<void> {
+    if (release.dependsOn.length === 0) {
+      return;
+    }
+    const waiting: string[] = [];
+    for (const name of release.dependsOn) {
+      const dependency = await this.releases.findByName(claim.tenantId, name);
+      const target =
+        dependency === null
+          ? null
+          : await this.targets.findForCluster(claim.tenantId, dependency.id, claim.clusterId);
+      const ready =
+        dependency !== null &&
+        target !== null &&
+        target.readyStatus === 'True' &&
+        target.observedGeneration === dependency.generation;
+      if (!ready) {
+        waiting.push(name);
+      }
+    }
+    if (waiting.length > 0) {
+      throw new StepFailed({
+        result: 'Skipped',
+        reason: Reason.DependencyNotReady,
+        message: `waiting for ${waiting.map((n) => `"${n}"`).join(', ')} to be Ready on this cluster`,
+        ready: 'False',
+        retry: 'backoff',
+      });
+    }
+  }
+
+  /** The cluster is no longer selected or the release is going: prune, then drop the row. */
+  private async remove(
+    claim: ClaimedTarget,
+    target: TargetEntity,
+    release: ReleaseEntity,
+    cluster: Cluster,
+    tenantName: string,
+  ): Promise<void> {
+    if (release.prune && target.inventory.length > 0) {
+      try {
+        const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion);
+        const grant = await this.grants.grantFor(claim.tenantId, claim.clusterId);
+        const serviceAccount =
+          grant === undefined
+            ? undefined
+            : {
+                namespace: grant.namespaces[0] ?? release.targetNamespace,
+                name: grant.serviceAccountName,
+              };
+        const result = await this.pruner.prune(api, target.inventory, [], {
+          owner: { tenant: tenantName, release: release.name },
+          serviceAccount,
+        });
+        if (result.errors.length > 0) {
+          throw new Error(result.errors.map((e) => `${refString(e.ref)}: ${e.message}`).join('; '));
+        }
+      } catch (error) {
+        const message = `pruning before removal failed: ${messageOf(error)}`;
+        this.logger.warn({ msg: message, cluster: cluster.name, release: release.name });
+        await this.targets.complete(
+          claim,
+          this.options.replicaId,
+          {
+            nextRunAt: this.backoff(target.failureCount + 1, release.retryIntervalSeconds),
+            failureCount: target.failureCount + 1,
+            lastError: truncate(message),
+            lastResult: 'Failed',
+          },
+          undefined,
+        );
+        return;
+      }
+    }
+    if (await this.targets.deleteClaimed(claim, this.options.replicaId)) {
+      await this.releases.deleteIfNoTargets(release.id);
+    }
+  }
+
+  private async record(
+    claim: ClaimedTarget,
+    target: TargetEntity,
+    release: ReleaseEntity,
+    started: Date,
+    durationMs: number,
+    end: RunEnd,
+  ): Promise<boolean> {
+    const now = new Date();
+    const failures = end.result === 'Succeeded' ? 0 : target.failureCount + 1;
+    const conditions: Omit<TargetCondition, 'lastTransitionTime'>[] = [
+      { type: 'Ready', status: end.ready, reason: end.reason, message: truncate(end.message) },
+    ];
+    if (end.stalled === true) {
+      conditions.push({
+        type: 'Stalled',
+        status: 'True',
+        reason: end.reason,
+        message: truncate(end.message),
+      });
+    }
+    const nextRunAt =
+      end.retry === 'interval' && end.result === 'Succeeded'
+        ? this.dueIn(release.intervalSeconds)
+        : end.retry === 'interval'
+          ? this.dueIn(release.retryIntervalSeconds)
+          : this.backoff(failures, release.retryIntervalSeconds);
+    const outcome: TargetOutcome = {
+      nextRunAt,
+      conditions: setConditions(target.conditions, conditions, now),
+      readyStatus: end.ready,
+      lastResult: end.result,
+      lastDurationMs: durationMs,
+      lastError: end.result === 'Succeeded' ? null : truncate(end.message),
+      lastAttemptedRevision: end.revision,
+      failureCount: failures,
+      lastReconciledAt: now,
+      observedGeneration: release.generation,
+      ...(end.counts === undefined ? {} : { counts: end.counts }),
+      ...(end.inventory === undefined ? {} : { inventory: end.inventory }),
+      ...(end.appliedRevision === undefined ? {} : { appliedRevision: end.appliedRevision }),
+      ...(end.appliedDigest === undefined ? {} : { appliedDigest: end.appliedDigest }),
+    };
+    const written = await this.targets.complete(claim, this.options.replicaId, outcome, {
+      startedAt: started,
+      durationMs,
+      revision: end.revision,
+      result: end.result,
+      reason: end.reason,
+      message: truncate(end.message),
+      counts: end.counts ?? null,
+      drift: (end.drift ?? []).map((d) => ({ object: refString(d.ref), fields: d.fields })),
+    });
+    if (!written) {
+      this.logger.warn({
+        msg: 'result discarded: the lease was lost to another replica',
+        targetId: claim.id,
+      });
+    }
+    return written;
+  }
+
+  private endFromError(error: unknown, target: TargetEntity): RunEnd {
+    if (error instanceof StepFailed) {
+      return { revision: target.lastAttemptedRevision, ...error.end };
+    }
+    const unreachable = error instanceof KubeError;
+    if (!unreachable) {
+      this.logger.error(error instanceof Error ? error : String(error));
+    }
+    return {
+      result: 'Failed',
+      reason: unreachable ? Reason.ClusterUnreachable : Reason.ApplyFailed,
+      message: messageOf(error),
+      ready: 'False',
+      revision: target.lastAttemptedRevision,
+      retry: 'backoff',
+    };
+  }
+
+  private async keepLease(claim: ClaimedTarget): Promise<void> {
+    if (!(await this.targets.renewLease(claim, this.options.replicaId, this.options.leaseMs))) {
+      throw new Error('lease lost');
+    }
+  }
+
+  private dueIn(seconds: number): Date {
+    // ±10% jitter spreads targets created together over the interval.
+    const jitter = 0.9 + Math.random() * 0.2;
+    return new Date(Date.now() + seconds * 1000 * jitter);
+  }
+
+  private backoff(failures: number, retryIntervalSeconds: number): Date {
+    const base = Math.min(retryIntervalSeconds * 1000, 5_000);
+    const exp = Math.min(
+      base * 2 ** Math.max(0, failures - 1),
+      this.options.maxBackoffMs,
+      retryIntervalSeconds * 1000 * 8,
+    );
+    return new Date(Date.now() + exp * (0.5 + Math.random() * 0.5));
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function truncate(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message;
+}

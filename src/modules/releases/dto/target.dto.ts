@@ -1,0 +1,81 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+
+export class TargetConditionDto {
+  type!: string;
+  status!: string;
+  reason!: string;
+  message!: string;
+  lastTransitionTime!: string;
+}
+
+export class TargetCountsDto {
+  applied!: number;
+  unchanged!: number;
+  pruned!: number;
+  drifted!: number;
+}
+
+export class TargetDto {
+  id!: string;
+  release!: string;
+  cluster!: string;
+  ready!: string;
+  conditions!: TargetConditionDto[];
+  appliedRevision!: string | null;
+  lastAttemptedRevision!: string | null;
+  observedGeneration!: number;
+  lastResult!: string | null;
+  @ApiPropertyOptional({ type: TargetCountsDto, nullable: true })
+  counts!: TargetCountsDto | null;
+  lastDurationMs!: number | null;
+  lastError!: string | null;
+  suspended!: boolean;
+  removing!: boolean;
+  lastReconciledAt!: string | null;
+  nextRunAt!: string;
+}
+
+export class TargetListDto {
+  items!: TargetDto[];
+  continue?: string;
+}
+
+export class InventoryEntryDto {
+  group!: string;
+  version!: string;
+  kind!: string;
+  namespace?: string;
+  name!: string;
+}
+
+export class TargetInventoryDto {
+  revision!: string | null;
+  entries!: InventoryEntryDto[];
+}
+
+export class DriftedObjectDto {
+  object!: string;
+  fields!: string[];
+}
+
+export class TargetRunDto {
+  startedAt!: string;
+  durationMs!: number;
+  revision!: string | null;
+  result!: string;
+  reason!: string;
+  message!: string;
+  @ApiPropertyOptional({ type: TargetCountsDto, nullable: true })
+  counts!: TargetCountsDto | null;
+  drift!: DriftedObjectDto[];
+}
+
+export class TargetHistoryDto {
+  items!: TargetRunDto[];
+}
+
+export class AcceptedDto {
+  /** What was done, e.g. "reconcile requested". */
+  status!: string;
+  targets!: number;
+}

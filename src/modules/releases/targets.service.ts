@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { ClustersService } from 'src/clusters/clusters.service';
+import type { Page } from 'src/tenants/pagination';
+import { TenantsService } from 'src/tenants/tenants.service';
+import type { TargetRunEntity } from './entities/target-run.entity';
+import type { ConditionStatus, TargetEntity } from './entities/target.entity';
+import { ReleasesService } from './releases.service';
+import { ReleaseError } from './releases.errors';
+import { TargetRepository } from './target.repository';
+
+export type TargetView = TargetEntity & { clusterName: string; releaseName: string };
+
+/** Read and control targets by (tenant, release name, cluster name). */
+@Injectable()
+export class TargetsService {
+  constructor(
+    private readonly targets: TargetRepository,
+    private readonly releases: ReleasesService,
+    private readonly tenants: TenantsService,
+    private readonly clusters: ClustersService,
+  ) {}
+
+  async list(
+    tenantName: string,
+    filters: { release?: string; cluster?: string; ready?: ConditionStatus },
+    limit: number,
+    token: string | undefined,
+  ): Promise<Page<TargetView>> {
+    const tenantId = await this.tenants.idOf(tenantName);
+    const releaseId =
+      filters.release === undefined
+        ? undefined
+        : (await this.releases.load(tenantId, filters.release)).id;
+    const clusterId =
+      filters.cluster === undefined ? undefined : await this.clusterIdOf(filters.cluster);
+    return this.targets.list(
+      tenantId,
+      { releaseId, clusterId, ready: filters.ready },
+      limit,
+      token,
+    );
+  }
+
+  async get(tenantName: string, release: string, cluster: string): Promise<TargetView> {
+    const { tenantId, target } = await this.find(tenantName, release, cluster);
+    return Object.assign(target, { tenantId, clusterName: cluster, releaseName: release });
+  }
+
+  async history(tenantName: string, release: string, cluster: string): Promise<TargetRunEntity[]> {
+    const { tenantId, target } = await this.find(tenantName, release, cluster);
+    return this.targets.history(tenantId, target.id);
+  }
+
+  async reconcile(tenantName: string, release: string, cluster: string): Promise<number> {
+    const { tenantId, target } = await this.find(tenantName, release, cluster);
+    return this.targets.enqueue(tenantId, { targetId: target.id });
+  }
+
+  async setSuspended(
+    tenantName: string,
+    release: string,
+    cluster: string,
+    suspended: boolean,
+  ): Promise<TargetView> {
+    const { tenantId, target } = await this.find(tenantName, release, cluster);
+    await this.targets.setSuspended(tenantId, target.id, suspended);
+    return this.get(tenantName, release, cluster);
+  }
+
+  private async clusterIdOf(name: string): Promise<string> {
+    try {
+      return (await this.clusters.get(name)).id;
+    } catch {
+      // A cluster the tenant has no target on is as unknown as a missing one.
+      throw new ReleaseError('TargetNotFound', `no target on cluster "${name}"`);
+    }
+  }
+
+  private async find(
+    tenantName: string,
+    releaseName: string,
+    clusterName: string,
+  ): Promise<{ tenantId: string; target: TargetEntity }> {
+    const tenantId = await this.tenants.idOf(tenantName);
+    const release = await this.releases.load(tenantId, releaseName);
+    const clusterId = await this.clusterIdOf(clusterName);
+    const target = await this.targets.findForCluster(tenantId, release.id, clusterId);
+    if (target === null) {
+      throw new ReleaseError(
+        'TargetNotFound',
+        `release "${releaseName}" has no target on cluster "${clusterName}"`,
+      );
+    }
+    return { tenantId, target };
+  }
+}
