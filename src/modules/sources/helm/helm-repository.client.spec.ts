@@ -138,9 +138,9 @@ describe('HelmRepositoryClient (HTTP replaced)', () => {
       Promise.reject(
         Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }),
       );
-    const error = await sut
+    const error = (await sut
       .fetchIndex({ url: 'https://charts.example.com/', credentials })
-      .catch((e: unknown) => e as Error);
+      .catch((e: unknown) => e)) as Error;
     expect(error).toMatchObject({ code: SourceErrorCode.Unreachable });
     expect(error.message).not.toContain(credentials.password);
   });
