@@ -532,6 +532,10 @@ export class KubeApiClient implements KubeApi {
       );
       let connectTimer: NodeJS.Timeout | undefined;
       const onAbort = (): void => fail(new KubeError('Timeout', `${req.what}: aborted`));
+      if (opts.signal?.aborted === true) {
+        onAbort();
+        return;
+      }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       r.on('socket', (s: Socket) => {
         if (s.connecting) {
@@ -546,10 +550,8 @@ export class KubeApiClient implements KubeApi {
               ),
             this.opts.connectTimeoutMs,
           );
+          // The TLS handshake counts as connecting: only secureConnect clears the timer.
           s.once('secureConnect', () => clearTimeout(connectTimer));
-          s.once('connect', () => {
-            // TLS handshake still counts as connecting; secureConnect clears the timer.
-          });
         }
       });
       r.on('error', (e: NodeJS.ErrnoException) => {
