@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import { type AppProcess, startAppProcess } from 'test/support/app/app-process';
+import {
+  createEmptyDatabase,
+  dropDatabase,
+  uniqueDatabaseName,
+} from 'test/support/database/test-database';
+import { GitHttpServer } from 'test/support/git-server/git-http-server';
+import { GitRepositories, type TestRepository } from 'test/support/git-server/git-repositories';
+import { KubeSim, type SimCluster } from 'test/support/kube-sim';
+
+export interface ApiResponse {
+  status: number;
+  body: any;
+  text: string;
+}
+
+export interface FleetOptions {
+  clusters: { name: string; labels: Record<string, string> }[];
+  /** Namespaces granted to the tenant on every cluster (created in each cluster). */
+  namespaces?: string[];
+  appEnv?: Record<string, string>;
+}
+
+/**
+ * A whole fleet for e2e tests: the built service as a process on a fresh
+ * PostgreSQL database, a real git server, and Kubernetes API test clusters
+ * registered through the public API with a tenant granted namespaces on each.
+ */
+export class FleetHarness {
+  readonly adminToken = `admin-${randomBytes(24).toString('hex')}`;
+  readonly tenant = `team-${randomBytes(3).toString('hex')}`;
+  sim!: KubeSim;
+  git!: GitHttpServer;
+  repos!: GitRepositories;
+  app!: AppProcess;
+  databaseName!: string;
+  databaseUrl!: string;
+  readonly clusters = new Map<string, SimCluster>();
+  private readonly extraApps: AppProcess[] = [];
+  private encryptionKeys = '';
+
+  constructor(private readonly options: FleetOptions) {}
+
+  get serviceAccountName(): string {
+    return `gitfleet-${this.tenant}`;
+  }
+
+  get namespaces(): string[] {
+    return this.options.namespaces ?? ['apps'];
+  }
+
+  async start(): Promise<this> {
+    this.sim = await KubeSim.start({ readyAfterMs: 200 });
+    this.repos = await GitRepositories.create();
+    this.git = await GitHttpServer.start({ root: this.repos.root });
+    this.databaseName = uniqueDatabaseName('gitfleet_e2e_fleet');
+    this.databaseUrl = await createEmptyDatabase(this.databaseName);
+    this.encryptionKeys = `e2e:${randomBytes(32).toString('base64')}`;
+    this.app = await this.startReplica();
+    expect201(await this.api('POST', '/tenants', { name: this.tenant }), 'create tenant');
+    for (const c of this.options.clusters) {
+      await this.addCluster(c.name, c.labels);
+    }
+    return this;
+  }
+
+  /** Another service process on the same database (several replicas). */
+  async startReplica(extraEnv: Record<string, string> = {}): Promise<AppProcess> {
+    const app = await startAppProcess({
+      DATABASE_URL: this.databaseUrl,
+      GITFLEET_ADMIN_TOKEN: this.adminToken,
+      GITFLEET_ENCRYPTION_KEYS: this.encryptionKeys,
+      CLUSTER_PROBE_INTERVAL_SECONDS: '1',
+      SOURCE_SCHEDULER_INTERVAL_MS: '200',
+      SOURCE_FETCH_BACKOFF_BASE_SECONDS: '1',
+      RECONCILE_POLL_INTERVAL_MS: '200',
+      RECONCILE_RESYNC_SECONDS: '1',
+      RECONCILE_LEASE_SECONDS: '10',
+      ...this.options.appEnv,
+      ...extraEnv,
+    });
+    if (this.app !== undefined) {
+      this.extraApps.push(app);
+    }
+    return app;
+  }
+
+  /** Creates a test cluster with the tenant's namespaces and service account, registers and grants it. */
+  async addCluster(name: string, labels: Record<string, string>): Promise<SimCluster> {
+    const cluster = await this.sim.addCluster({ name });
+    this.clusters.set(name, cluster);
+    const sa = this.serviceAccountName;
+    for (const ns of this.namespaces) {
+      cluster.seed(
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'Role',
+          metadata: { name: 'gitfleet-tenant', namespace: ns },
+          rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'gitfleet-tenant', namespace: ns },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gitfleet-tenant' },
+          subjects: [{ kind: 'ServiceAccount', name: sa, namespace: this.namespaces[0] }],
+        },
+      );
+    }
+    expect201(
+      await this.api('POST', '/clusters', { name, kubeconfig: cluster.kubeconfig(), labels }),
+      `register cluster ${name}`,
+    );
+    expect201(
+      await this.api('POST', `/clusters/${name}/grants`, {
+        tenant: this.tenant,
+        namespaces: this.namespaces,
+        serviceAccountName: sa,
+      }),
+      `grant cluster ${name}`,
+    );
+    return cluster;
+  }
+
+  cluster(name: string): SimCluster {
+    const c = this.clusters.get(name);
+    if (c === undefined) {
+      throw new Error(`no test cluster ${name}`);
+    }
+    return c;
+  }
+
+  async createGitSource(name: string, repo: TestRepository): Promise<void> {
+    expect201(
+      await this.api('POST', `/tenants/${this.tenant}/sources`, {
+        name,
+        kind: 'git',
+        url: this.git.url(repo.path),
+        reference: { branch: 'main' },
+        intervalSeconds: 600,
+        timeoutSeconds: 30,
+        caCertificate: this.git.caCertificate,
+      }),
+      `create source ${name}`,
+    );
+  }
+
+  async api(
+    method: string,
+    path: string,
+    body?: unknown,
+    app: AppProcess = this.app,
+  ): Promise<ApiResponse> {
+    const res = await fetch(`${app.baseUrl}/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, text, body: text === '' ? undefined : JSON.parse(text) };
+  }
+
+  /** Polls until `probe` returns a value (not undefined) or the timeout passes. */
+  async eventually<T>(
+    what: string,
+    probe: () => Promise<T | undefined>,
+    timeoutMs = 30_000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const value = await probe();
+        if (value !== undefined) {
+          return value;
+        }
+      } catch (error) {
+        lastError = error;
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new Error(
+      `timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`,
+    );
+  }
+
+  async targets(release: string): Promise<any[]> {
+    const res = await this.api(
+      'GET',
+      `/tenants/${this.tenant}/releases/${release}/targets?limit=500`,
+    );
+    if (res.status !== 200) {
+      throw new Error(`listing targets: ${res.status} ${res.text}`);
+    }
+    return res.body.items as any[];
+  }
+
+  /** Waits until every target of the release satisfies `ok`; returns them. */
+  async waitForTargets(
+    release: string,
+    ok: (t: any) => boolean,
+    count: number,
+    timeoutMs = 45_000,
+  ): Promise<any[]> {
+    return this.eventually(
+      `${count} targets of ${release} to match`,
+      async () => {
+        const targets = await this.targets(release);
+        return targets.length === count && targets.every(ok) ? targets : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const app of [...this.extraApps, this.app]) {
+      if (app !== undefined && app.child.exitCode === null) {
+        await app.stop();
+      }
+    }
+    await this.sim?.stop();
+    await this.git?.close();
+    await this.repos?.dispose();
+    if (this.databaseName !== undefined) {
+      await dropDatabase(this.databaseName);
+    }
+  }
+}
+
+function expect201(res: ApiResponse, what: string): void {
+  if (res.status !== 201) {
+    throw new Error(`${what} failed: ${res.status} ${res.text}`);
+  }
+}
