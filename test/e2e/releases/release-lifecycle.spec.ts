@@ -173,8 +173,10 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
       const targets = await fleet.targets('web');
       return targets.length === 2 ? targets : undefined;
     });
-    await fleet.eventually('objects pruned on prod-ap', async () =>
-      live('prod-ap', 'ConfigMap', 'v1', 'web-config') === undefined ? true : undefined,
+    await fleet.eventually('objects pruned on prod-ap', () =>
+      Promise.resolve(
+        live('prod-ap', 'ConfigMap', 'v1', 'web-config') === undefined ? true : undefined,
+      ),
     );
     expect(live('prod-ap', 'Deployment', 'apps/v1', 'web')).toBeUndefined();
     expect(live('prod-eu', 'ConfigMap', 'v1', 'web-config')).toBeDefined();

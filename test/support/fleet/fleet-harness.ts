@@ -186,7 +186,7 @@ export class FleetHarness {
       await new Promise((r) => setTimeout(r, 150));
     }
     throw new Error(
-      `timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`,
+      `timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
     );
   }
 
