@@ -2,12 +2,7 @@ import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from 'src/common/config/config';
 import { EventsModule } from 'src/modules/events/events.module';
-import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
-import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
-import { Clock } from 'src/modules/sources/ports/clock';
-import { HostResolver } from 'src/modules/sources/ports/host-resolver';
-import { HttpClient } from 'src/modules/sources/ports/http-client';
-import { ProcessRunner } from 'src/modules/sources/ports/process-runner';
+import { SOURCES_ENGINE_PROVIDERS } from 'src/modules/sources/sources-engine.providers';
 import { SourceCredentialsCodec } from 'src/modules/sources/source-credentials.codec';
 import { SourceRevisionEvents } from 'src/modules/sources/source-revision.events';
 import { SourceScheduler } from 'src/modules/sources/source-scheduler';
@@ -47,12 +42,7 @@ export function sourcesOptionsFromConfig(config: AppConfig): SourcesOptions {
   controllers: [SourcesController],
   providers: [
     { provide: SOURCES_OPTIONS, useFactory: sourcesOptionsFromConfig, inject: [APP_CONFIG] },
-    Clock,
-    HostResolver,
-    HttpClient,
-    ProcessRunner,
-    ArtifactStore,
-    GitFetcher,
+    ...SOURCES_ENGINE_PROVIDERS,
     SourceRepository,
     SourceCredentialsCodec,
     SourceRevisionEvents,
