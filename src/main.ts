@@ -6,6 +6,7 @@ import {
   startEmbeddedDatabase,
 } from 'src/common/database/embedded-database';
 import { JsonLogger } from 'src/common/logging/json-logger';
+import { withEmbeddedEncryptionKey } from 'src/clusters/vault/embedded-key';
 import { createApp } from './app.factory';
 
 async function main(): Promise<void> {
@@ -27,6 +28,18 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabaseHandle | undefined;
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === undefined) {
+    // loadConfig refuses DATABASE_URL without keys, so only the embedded default gets here keyless.
+    if (config.encryptionKeys.length === 0) {
+      const keyed = await withEmbeddedEncryptionKey(config);
+      config = keyed.config;
+      keyed.config.encryptionKeys.forEach((k) => logger.registerSecret(k.keyBase64));
+      log.warn({
+        msg: keyed.generated
+          ? 'GENERATED A NEW ENCRYPTION KEY for the secret vault because GITFLEET_ENCRYPTION_KEYS is not set. Losing this file loses every stored kubeconfig. Development only: set GITFLEET_ENCRYPTION_KEYS in production.'
+          : 'Using the generated development encryption key from the data directory (GITFLEET_ENCRYPTION_KEYS is not set). Development only.',
+        file: keyed.file,
+      });
+    }
     embedded = await startEmbeddedDatabase(config.dataDir, config.embeddedDatabasePort);
     databaseUrl = embedded.url;
     logger.registerSecret(new URL(databaseUrl).password);

@@ -1,0 +1,157 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../pagination';
+import {
+  SUBJECT_KINDS,
+  type SubjectKind,
+  TENANT_ROLES,
+  type TenantRole,
+} from '../entities/tenant-role-binding.entity';
+
+export const DNS_LABEL_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export class RoleBindingDto {
+  @IsIn(SUBJECT_KINDS)
+  @ApiProperty({ enum: SUBJECT_KINDS })
+  subjectKind!: SubjectKind;
+
+  /** OIDC group name, or user subject. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  subject!: string;
+
+  @IsIn(TENANT_ROLES)
+  @ApiProperty({ enum: TENANT_ROLES })
+  role!: TenantRole;
+}
+
+export class TenantQuotasDto {
+  /** Maximum clusters the tenant may own; null or absent: unlimited. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  @ApiPropertyOptional({ nullable: true, type: Number })
+  maxClusters?: number | null;
+
+  /** Maximum releases; null or absent: unlimited. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  @ApiPropertyOptional({ nullable: true, type: Number })
+  maxReleases?: number | null;
+}
+
+export class UpdateTenantDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  displayName?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  description?: string;
+
+  /** Replaces all role bindings. */
+  @IsOptional()
+  @ArrayMaxSize(500)
+  @ValidateNested({ each: true })
+  @Type(() => RoleBindingDto)
+  roleBindings?: RoleBindingDto[];
+
+  /** Tenant members may register their own clusters (self-service). */
+  @IsOptional()
+  @IsBoolean()
+  allowClusterRegistration?: boolean;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TenantQuotasDto)
+  quotas?: TenantQuotasDto;
+}
+
+export class CreateTenantDto extends UpdateTenantDto {
+  /** DNS-1123 label (lower case letters, digits, `-`; at most 63), unique and immutable. */
+  @IsString()
+  @MaxLength(63)
+  @Matches(DNS_LABEL_PATTERN, {
+    message:
+      'name must be a DNS-1123 label: lower case letters, digits and -, starting and ending with a letter or digit',
+  })
+  name!: string;
+}
+
+export class TenantQuotasViewDto {
+  @ApiProperty({ nullable: true, type: Number })
+  maxClusters!: number | null;
+  @ApiProperty({ nullable: true, type: Number })
+  maxReleases!: number | null;
+}
+
+export class TenantDto {
+  id!: string;
+  name!: string;
+  displayName!: string;
+  description!: string;
+  @ApiProperty({ type: [RoleBindingDto] })
+  roleBindings!: RoleBindingDto[];
+  allowClusterRegistration!: boolean;
+  quotas!: TenantQuotasViewDto;
+  createdAt!: Date;
+  updatedAt!: Date;
+}
+
+export class TenantListDto {
+  @ApiProperty({ type: [TenantDto] })
+  items!: TenantDto[];
+  /** Present when more tenants exist: pass it as `continue` to get the next page. */
+  continue?: string;
+}
+
+export class PageQueryDto {
+  /** Page size. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_LIMIT)
+  limit: number = DEFAULT_PAGE_LIMIT;
+
+  /** Token from the previous page's `continue`. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  continue?: string;
+}
+
+export class DeleteTenantQueryDto {
+  /** Also delete the tenant's grants and the clusters it owns. */
+  @IsOptional()
+  @Transform(({ value }) => value === true || value === 'true')
+  @IsBoolean()
+  cascade: boolean = false;
+}
+
+export class TenantNameParamDto {
+  @IsString()
+  @MaxLength(63)
+  @Matches(DNS_LABEL_PATTERN, { message: 'name must be a DNS-1123 label' })
+  name!: string;
+}

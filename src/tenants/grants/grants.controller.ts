@@ -1,0 +1,109 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Access } from 'src/common/auth/access.decorator';
+import { Audited, AuditContext } from 'src/modules/events/audit.decorator';
+import { ApiErrorResponses } from 'src/tenants/api-errors';
+import {
+  CreateGrantDto,
+  GrantDto,
+  GrantListDto,
+  GrantPageQueryDto,
+  GrantParamsDto,
+  GrantTenantParamsDto,
+  UpdateGrantDto,
+} from './grant.dto';
+import type { Grant } from './grant.types';
+import { GrantsService } from './grants.service';
+
+const GRANT_FIELDS = ['tenant', 'namespaces', 'serviceAccountName', 'allowClusterScoped'];
+const grantName = (ctx: AuditContext): string | undefined => {
+  const tenant = ctx.params.tenant ?? (ctx.body as { tenant?: string } | undefined)?.tenant;
+  return tenant === undefined ? undefined : `${ctx.params.cluster}/${tenant}`;
+};
+const grantTenant = (ctx: AuditContext): string | undefined =>
+  (ctx.result as GrantDto | undefined)?.tenantId;
+
+export function toGrantDto(g: Grant): GrantDto {
+  return {
+    id: g.id,
+    cluster: g.clusterName,
+    tenant: g.tenantName,
+    tenantId: g.tenantId,
+    namespaces: [...g.namespaces],
+    serviceAccountName: g.serviceAccountName,
+    allowClusterScoped: g.allowClusterScoped,
+    createdAt: g.createdAt,
+    updatedAt: g.updatedAt,
+  };
+}
+
+@ApiTags('grants')
+@ApiBearerAuth()
+@Controller('clusters/:cluster/grants')
+@Access({ kind: 'admin' })
+export class GrantsController {
+  constructor(private readonly grants: GrantsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Grant a tenant namespaces on this cluster' })
+  @ApiErrorResponses({
+    400: 'ValidationFailed, UnknownTenant',
+    404: 'ClusterNotFound',
+    409: 'GrantExists',
+  })
+  @Audited({
+    action: 'grant.create',
+    objectKind: 'Grant',
+    objectName: grantName,
+    tenantId: grantTenant,
+    changes: GRANT_FIELDS,
+  })
+  async create(@Param() p: GrantParamsDto, @Body() body: CreateGrantDto): Promise<GrantDto> {
+    const { tenant, ...input } = body;
+    return toGrantDto(await this.grants.create(p.cluster, tenant, input));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List the grants on this cluster by tenant name' })
+  @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'ClusterNotFound' })
+  async list(@Param() p: GrantParamsDto, @Query() q: GrantPageQueryDto): Promise<GrantListDto> {
+    const page = await this.grants.listForCluster(p.cluster, {
+      limit: q.limit,
+      continue: q.continue,
+    });
+    return {
+      items: page.items.map(toGrantDto),
+      ...(page.continue ? { continue: page.continue } : {}),
+    };
+  }
+
+  @Get(':tenant')
+  @ApiOperation({ summary: "Get a tenant's grant on this cluster" })
+  @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'ClusterNotFound, GrantNotFound' })
+  async get(@Param() p: GrantTenantParamsDto): Promise<GrantDto> {
+    return toGrantDto(await this.grants.get(p.cluster, p.tenant));
+  }
+
+  @Patch(':tenant')
+  @ApiOperation({ summary: "Update a tenant's grant on this cluster" })
+  @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'ClusterNotFound, GrantNotFound' })
+  @Audited({
+    action: 'grant.update',
+    objectKind: 'Grant',
+    objectName: grantName,
+    tenantId: grantTenant,
+    changes: GRANT_FIELDS,
+  })
+  async update(@Param() p: GrantTenantParamsDto, @Body() body: UpdateGrantDto): Promise<GrantDto> {
+    return toGrantDto(await this.grants.update(p.cluster, p.tenant, body));
+  }
+
+  @Delete(':tenant')
+  @HttpCode(204)
+  @ApiOperation({ summary: "Revoke a tenant's grant on this cluster" })
+  @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'ClusterNotFound, GrantNotFound' })
+  @Audited({ action: 'grant.delete', objectKind: 'Grant', objectName: grantName })
+  async delete(@Param() p: GrantTenantParamsDto): Promise<void> {
+    await this.grants.delete(p.cluster, p.tenant);
+  }
+}

@@ -1,0 +1,140 @@
+import { Injectable } from '@nestjs/common';
+import { ClusterError } from 'src/clusters/clusters.errors';
+import { ClustersService } from 'src/clusters/clusters.service';
+import { isForeignKeyViolation, isUniqueViolation } from 'src/tenants/db-errors';
+import { decodeContinueToken, filterDigest, Page, toPage } from 'src/tenants/pagination';
+import { TenantError } from 'src/tenants/tenants.errors';
+import { TenantsService } from 'src/tenants/tenants.service';
+import { GrantRepository } from './grant.repository';
+import { defaultServiceAccountName, Grant, GrantInput } from './grant.types';
+
+@Injectable()
+export class GrantsService {
+  constructor(
+    private readonly grants: GrantRepository,
+    private readonly clusters: ClustersService,
+    private readonly tenants: TenantsService,
+  ) {}
+
+  async create(clusterName: string, tenantName: string, input: GrantInput): Promise<Grant> {
+    const cluster = await this.clusters.get(clusterName);
+    const tenantId = await this.tenantIdFor(tenantName);
+    try {
+      await this.grants.insert({
+        tenantId,
+        clusterId: cluster.id,
+        namespaces: dedupe(input.namespaces),
+        serviceAccountName: input.serviceAccountName ?? defaultServiceAccountName(tenantName),
+        allowClusterScoped: input.allowClusterScoped ?? false,
+      });
+    } catch (error) {
+      if (isUniqueViolation(error, 'UQ_grant_tenant_cluster')) {
+        throw new ClusterError(
+          'GrantExists',
+          `Tenant "${tenantName}" already has a grant on cluster "${clusterName}"; update it instead`,
+        );
+      }
+      if (isForeignKeyViolation(error)) {
+        // The cluster or tenant was deleted meanwhile.
+        throw new ClusterError('ClusterNotFound', `Cluster "${clusterName}" not found`);
+      }
+      throw error;
+    }
+    return this.get(clusterName, tenantName);
+  }
+
+  async get(clusterName: string, tenantName: string): Promise<Grant> {
+    const cluster = await this.clusters.get(clusterName);
+    const tenantId = await this.tenantIdFor(tenantName, true);
+    const grant = await this.grants.findForTenantOnCluster(tenantId, cluster.id);
+    if (grant === undefined) {
+      throw new ClusterError(
+        'GrantNotFound',
+        `Tenant "${tenantName}" has no grant on cluster "${clusterName}"`,
+      );
+    }
+    return grant;
+  }
+
+  /** Admin view: grants on one cluster, by tenant name. */
+  async listForCluster(
+    clusterName: string,
+    page: { limit: number; continue?: string },
+  ): Promise<Page<Grant>> {
+    const cluster = await this.clusters.get(clusterName);
+    const digest = filterDigest({ list: 'grants', cluster: cluster.id });
+    const after = decodeContinueToken(page.continue, digest, 1);
+    const rows = await this.grants.listForCluster(cluster.id, after?.[0], page.limit);
+    return toPage(
+      rows,
+      page.limit,
+      (g) => [g.tenantName],
+      digest,
+      (g) => g,
+    );
+  }
+
+  /** Every grant of one tenant (what the reconciler may touch for it). */
+  async listForTenant(tenantId: string): Promise<Grant[]> {
+    return this.grants.listForTenant(tenantId);
+  }
+
+  /** The tenant's grant on a cluster, or undefined: no grant, no apply. */
+  async grantFor(tenantId: string, clusterId: string): Promise<Grant | undefined> {
+    return this.grants.findForTenantOnCluster(tenantId, clusterId);
+  }
+
+  async update(
+    clusterName: string,
+    tenantName: string,
+    patch: Partial<GrantInput>,
+  ): Promise<Grant> {
+    const cluster = await this.clusters.get(clusterName);
+    const tenantId = await this.tenantIdFor(tenantName, true);
+    const found = await this.grants.update(tenantId, cluster.id, {
+      ...(patch.namespaces !== undefined ? { namespaces: dedupe(patch.namespaces) } : {}),
+      ...(patch.serviceAccountName !== undefined
+        ? { serviceAccountName: patch.serviceAccountName }
+        : {}),
+      ...(patch.allowClusterScoped !== undefined
+        ? { allowClusterScoped: patch.allowClusterScoped }
+        : {}),
+    });
+    if (!found) {
+      throw new ClusterError(
+        'GrantNotFound',
+        `Tenant "${tenantName}" has no grant on cluster "${clusterName}"`,
+      );
+    }
+    return this.get(clusterName, tenantName);
+  }
+
+  async delete(clusterName: string, tenantName: string): Promise<Grant> {
+    const grant = await this.get(clusterName, tenantName);
+    if (!(await this.grants.delete(grant.tenantId, grant.clusterId))) {
+      throw new ClusterError(
+        'GrantNotFound',
+        `Tenant "${tenantName}" has no grant on cluster "${clusterName}"`,
+      );
+    }
+    return grant;
+  }
+
+  private async tenantIdFor(name: string, asGrantLookup = false): Promise<string> {
+    try {
+      return await this.tenants.idOf(name);
+    } catch (error) {
+      if (error instanceof TenantError && error.code === 'TenantNotFound') {
+        if (asGrantLookup) {
+          throw new ClusterError('GrantNotFound', `Tenant "${name}" has no grant on this cluster`);
+        }
+        throw new ClusterError('UnknownTenant', `tenant: tenant "${name}" does not exist`, [
+          { field: 'tenant', message: 'no such tenant' },
+        ]);
+      }
+      throw error;
+    }
+  }
+}
+
+const dedupe = (values: readonly string[]): string[] => [...new Set(values)];

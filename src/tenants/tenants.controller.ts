@@ -1,0 +1,107 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Access } from 'src/common/auth/access.decorator';
+import { Audited } from 'src/modules/events/audit.decorator';
+import { ApiErrorResponses } from './api-errors';
+import {
+  CreateTenantDto,
+  DeleteTenantQueryDto,
+  PageQueryDto,
+  TenantDto,
+  TenantListDto,
+  TenantNameParamDto,
+  UpdateTenantDto,
+} from './dto/tenant.dto';
+import type { Tenant } from './tenant.types';
+import { TenantsService } from './tenants.service';
+
+const TENANT_FIELDS = [
+  'name',
+  'displayName',
+  'description',
+  'roleBindings',
+  'allowClusterRegistration',
+  'quotas',
+];
+const tenantIdOf = (ctx: { result: unknown }): string | undefined =>
+  (ctx.result as Tenant | undefined)?.id;
+
+export function toTenantDto(t: Tenant): TenantDto {
+  return {
+    id: t.id,
+    name: t.name,
+    displayName: t.displayName,
+    description: t.description,
+    roleBindings: t.roleBindings.map((b) => ({ ...b })),
+    allowClusterRegistration: t.allowClusterRegistration,
+    quotas: { ...t.quotas },
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
+}
+
+@ApiTags('tenants')
+@ApiBearerAuth()
+@Controller('tenants')
+@Access({ kind: 'admin' })
+export class TenantsController {
+  constructor(private readonly tenants: TenantsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a tenant' })
+  @ApiErrorResponses({ 400: 'ValidationFailed', 409: 'TenantNameTaken' })
+  @Audited({
+    action: 'tenant.create',
+    objectKind: 'Tenant',
+    tenantId: tenantIdOf,
+    changes: TENANT_FIELDS,
+  })
+  async create(@Body() body: CreateTenantDto): Promise<TenantDto> {
+    return toTenantDto(await this.tenants.create(body));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List tenants by name' })
+  @ApiErrorResponses({ 400: 'ValidationFailed' })
+  async list(@Query() q: PageQueryDto): Promise<TenantListDto> {
+    const page = await this.tenants.list({ limit: q.limit, continue: q.continue });
+    return {
+      items: page.items.map(toTenantDto),
+      ...(page.continue ? { continue: page.continue } : {}),
+    };
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'Get a tenant' })
+  @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'TenantNotFound' })
+  async get(@Param() p: TenantNameParamDto): Promise<TenantDto> {
+    return toTenantDto(await this.tenants.get(p.name));
+  }
+
+  @Patch(':name')
+  @ApiOperation({ summary: 'Update a tenant (role bindings are replaced when given)' })
+  @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'TenantNotFound' })
+  @Audited({
+    action: 'tenant.update',
+    objectKind: 'Tenant',
+    tenantId: tenantIdOf,
+    changes: TENANT_FIELDS,
+  })
+  async update(@Param() p: TenantNameParamDto, @Body() body: UpdateTenantDto): Promise<TenantDto> {
+    return toTenantDto(await this.tenants.update(p.name, body));
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a tenant; refused while it owns anything unless cascade=true' })
+  @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'TenantNotFound', 409: 'TenantNotEmpty' })
+  @Audited({
+    action: 'tenant.delete',
+    objectKind: 'Tenant',
+    tenantId: tenantIdOf,
+    queryChanges: ['cascade'],
+  })
+  async delete(@Param() p: TenantNameParamDto, @Query() q: DeleteTenantQueryDto): Promise<void> {
+    await this.tenants.delete(p.name, { cascade: q.cascade });
+  }
+}

@@ -1,0 +1,10 @@
+import { defineErrors } from 'src/common/errors/app-error';
+
+export const TenantError = defineErrors('TenantError', {
+  TenantNotFound: 404,
+  TenantNameTaken: 409,
+  /** The tenant still owns clusters, grants or other objects; retry with `?cascade=true`. */
+  TenantNotEmpty: 409,
+  InvalidTenantQuery: 400,
+});
+export type TenantErrorCode = InstanceType<typeof TenantError>['code'];
