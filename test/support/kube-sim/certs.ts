@@ -1,10 +1,9 @@
 import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
+import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-const subtle = webcrypto.subtle;
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
@@ -37,15 +36,25 @@ function dn(cn: string, orgs: string[] = []): string {
   return [`CN=${esc(cn)}`, ...orgs.map((o) => `O=${esc(o)}`)].join(', ');
 }
 
-async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
-  const der = Buffer.from(await subtle.exportKey('pkcs8', key));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN PRIVATE KEY-----\n${b64.trimEnd()}\n-----END PRIVATE KEY-----\n`;
+interface EcKeys {
+  pair: webcrypto.CryptoKeyPair;
+  pem: string;
+}
+
+// Synchronous node:crypto key generation avoids the WebCrypto thread-pool round trip.
+function ecKeys(): EcKeys {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pair = {
+    publicKey: publicKey.toCryptoKey(EC, true, ['verify']),
+    privateKey: privateKey.toCryptoKey(EC, true, ['sign']),
+  };
+  return { pair, pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
 /** Creates a self-signed EC P-256 CA that can issue server and client certificates. */
 export async function createCertificateAuthority(name: string): Promise<CertificateAuthority> {
-  const keys = await subtle.generateKey(EC, true, ['sign', 'verify']);
+  const ca = ecKeys();
+  const keys = ca.pair;
   const now = Date.now();
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: nextSerial(),
@@ -63,7 +72,8 @@ export async function createCertificateAuthority(name: string): Promise<Certific
     ],
   });
   const issue = async (opts: IssueOptions): Promise<CertPair> => {
-    const leaf = await subtle.generateKey(EC, true, ['sign', 'verify']);
+    const leafKeys = ecKeys();
+    const leaf = leafKeys.pair;
     const extensions: x509.Extension[] = [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(
@@ -94,7 +104,7 @@ export async function createCertificateAuthority(name: string): Promise<Certific
       signingKey: keys.privateKey,
       extensions,
     });
-    return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(leaf.privateKey) };
+    return { certPem: cert.toString('pem') + '\n', keyPem: leafKeys.pem };
   };
-  return { certPem: caCert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey), issue };
+  return { certPem: caCert.toString('pem') + '\n', keyPem: ca.pem, issue };
 }
