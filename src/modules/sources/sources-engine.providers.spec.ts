@@ -13,7 +13,10 @@ describe('SOURCES_ENGINE_PROVIDERS', () => {
     const cacheDir = await mkdtemp(join(tmpdir(), 'engine-di-'));
     try {
       const moduleRef = await Test.createTestingModule({
-        providers: [...SOURCES_ENGINE_PROVIDERS, { provide: SOURCES_OPTIONS, useValue: defaultSourcesOptions({ cacheDir }) }],
+        providers: [
+          ...SOURCES_ENGINE_PROVIDERS,
+          { provide: SOURCES_OPTIONS, useValue: defaultSourcesOptions({ cacheDir }) },
+        ],
       }).compile();
       expect(moduleRef.get(GitFetcher)).toBeInstanceOf(GitFetcher);
       expect(moduleRef.get(HelmRepositoryClient)).toBeInstanceOf(HelmRepositoryClient);
