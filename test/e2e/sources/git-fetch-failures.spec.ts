@@ -169,3 +169,39 @@ describe('git fetch failures over HTTPS', () => {
     }
   });
 });
+
+describe('git fetch over plain HTTP', () => {
+  let repos: GitRepositories;
+  let server: GitHttpServer;
+
+  beforeAll(async () => {
+    repos = await GitRepositories.create();
+    server = await GitHttpServer.start({ root: repos.root, tls: false });
+  });
+  afterAll(async () => {
+    await server.close();
+    await repos.dispose();
+  });
+
+  it('is refused unless the configuration allows http, and works when it does', async () => {
+    const repo = await repos.createRepository('plain');
+    const sha = await repo.commit({ 'a.yaml': 'a: 1\n' });
+    const request: GitFetchRequest = {
+      url: server.url(repo.path),
+      reference: { kind: 'branch', name: 'main' },
+    };
+
+    const strict = await createFetchEngine();
+    const permissive = await createFetchEngine({ allowHttp: true });
+    try {
+      expect((await failure(strict.fetcher.fetch(request))).code).toBe(SourceErrorCode.InvalidUrl);
+      expect(server.statsFor(repo.path).requests).toBe(0);
+      await expect(permissive.fetcher.fetch(request)).resolves.toMatchObject({
+        revision: `main@sha1:${sha}`,
+      });
+    } finally {
+      await strict.dispose();
+      await permissive.dispose();
+    }
+  });
+});
