@@ -4,6 +4,10 @@ import type { SimCluster } from 'test/support/kube-sim/index';
 import { KubeSim } from 'test/support/kube-sim/index';
 
 /** Benchmark (not a test): start many idle clusters, then drive a mixed workload. */
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
     `clusters started:           ${total} in ${(startMs / 1000).toFixed(2)} s (${(startMs / total).toFixed(2)} ms/cluster)`,
   );
   console.log(
-    `memory per idle cluster:    RSS ${mb((idle.rss - before.rss) / total)}, heap ${mb((idle.heapUsed - before.heapUsed) / total)} (total RSS ${mb(idle.rss)})`,
+    `memory per idle cluster:    RSS ${kib((idle.rss - before.rss) / total)}, heap ${kib((idle.heapUsed - before.heapUsed) / total)}, external ${kib((idle.external - before.external) / total)} (total RSS ${mb(idle.rss)})`,
   );
 
   const agents = clusters
