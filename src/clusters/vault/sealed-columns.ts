@@ -1,3 +1,5 @@
+import { sourceCredentialsAad } from 'src/modules/sources/source.types';
+
 /**
  * Every column holding vault envelopes, so key rotation finds them all.
  * A context adding a secret column adds it here (and uses SecretVault with
@@ -22,5 +24,11 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     column: 'kubeconfig_ciphertext',
     keyIdColumn: 'kubeconfig_key_id',
     aad: clusterKubeconfigAad,
+  },
+  {
+    table: 'source',
+    column: 'credentials_ciphertext',
+    keyIdColumn: 'credentials_key_id',
+    aad: sourceCredentialsAad,
   },
 ];

@@ -48,7 +48,7 @@ export class VaultRotationService {
     let rotated = 0;
     let conflicts = 0;
     const failed: RotationFailure[] = [];
-    for (const col of this.columns) {
+    for (const col of await this.presentColumns()) {
       const r = await this.rotateColumn(col, batchSize, failed);
       rotated += r.rotated;
       conflicts += r.conflicts;
@@ -62,7 +62,7 @@ export class VaultRotationService {
   /** Envelopes not yet under the active key, over all sealed columns. */
   async countRemaining(): Promise<number> {
     let total = 0;
-    for (const col of this.columns) {
+    for (const col of await this.presentColumns()) {
       const rows = await this.dataSource.query<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM ${quote(col.table)}
          WHERE ${quote(col.column)} IS NOT NULL AND ${quote(col.keyIdColumn)} <> $1`,
@@ -71,6 +71,21 @@ export class VaultRotationService {
       total += rows[0]?.n ?? 0;
     }
     return total;
+  }
+
+  // A context whose migration has not run yet has nothing to rotate.
+  private async presentColumns(): Promise<SealedColumn[]> {
+    const present: SealedColumn[] = [];
+    for (const col of this.columns) {
+      const rows = await this.dataSource.query<{ present: boolean }[]>(
+        'SELECT to_regclass($1) IS NOT NULL AS present',
+        [quote(col.table)],
+      );
+      if (rows[0]?.present === true) {
+        present.push(col);
+      }
+    }
+    return present;
   }
 
   private async rotateColumn(
