@@ -6,5 +6,7 @@ export const TenantError = defineErrors('TenantError', {
   /** The tenant still owns clusters, grants or other objects; retry with `?cascade=true`. */
   TenantNotEmpty: 409,
   InvalidTenantQuery: 400,
+  /** The same subject is bound twice. */
+  InvalidRoleBindings: 400,
 });
 export type TenantErrorCode = InstanceType<typeof TenantError>['code'];

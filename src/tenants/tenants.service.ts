@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isForeignKeyViolation, isUniqueViolation } from './db-errors';
 import { decodeContinueToken, filterDigest, Page, toPage } from './pagination';
 import { TenantRepository } from './tenant.repository';
-import type { NewTenant, Tenant, TenantPatch } from './tenant.types';
+import type { NewTenant, RoleBinding, Tenant, TenantPatch } from './tenant.types';
 import { TenantError } from './tenants.errors';
 
 export type ClustersDeletedListener = (clusters: readonly { id: string; name: string }[]) => void;
@@ -20,6 +20,7 @@ export class TenantsService {
   }
 
   async create(input: NewTenant): Promise<Tenant> {
+    checkRoleBindings(input.roleBindings);
     try {
       const id = await this.tenants.transaction((m) => this.tenants.insert(m, input));
       return await this.getById(id);
@@ -70,6 +71,7 @@ export class TenantsService {
   }
 
   async update(name: string, patch: TenantPatch): Promise<Tenant> {
+    checkRoleBindings(patch.roleBindings);
     const id = await this.tenants.transaction(async (m) => {
       const tenant = await this.tenants.findByName(name, m);
       if (tenant === undefined || !(await this.tenants.lockById(m, tenant.id))) {
@@ -124,5 +126,21 @@ export class TenantsService {
       }
     }
     return tenant!;
+  }
+}
+
+/** One binding per subject: a second role for the same group or user is ambiguous. */
+function checkRoleBindings(bindings: readonly RoleBinding[] | undefined): void {
+  const seen = new Set<string>();
+  for (const [i, b] of (bindings ?? []).entries()) {
+    const key = `${b.subjectKind}:${b.subject}`;
+    if (seen.has(key)) {
+      throw new TenantError(
+        'InvalidRoleBindings',
+        `roleBindings[${i}]: ${b.subjectKind} "${b.subject}" is bound twice`,
+        [{ field: `roleBindings.${i}`, message: 'subject is bound twice' }],
+      );
+    }
+    seen.add(key);
   }
 }

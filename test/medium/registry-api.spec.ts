@@ -107,6 +107,16 @@ describe('registry API on PostgreSQL', () => {
     expect(selector.body.details[0].field).toBe('labelSelector');
     const token = await t.request('GET', '/api/v1/tenants?continue=garbage!');
     expect(token.status).toBe(400);
+    const twice = await t.request('POST', '/api/v1/tenants', {
+      name: 'twice',
+      roleBindings: [
+        { subjectKind: 'group', subject: 'g', role: 'viewer' },
+        { subjectKind: 'group', subject: 'g', role: 'owner' },
+      ],
+    });
+    expect(twice.status).toBe(400);
+    expect(twice.body.details[0].field).toBe('roleBindings.1');
+    expect((await t.request('GET', '/api/v1/tenants/twice')).status).toBe(404);
     const unknownField = await t.request('POST', '/api/v1/tenants', { name: 'x', admin: true });
     expect(unknownField.status).toBe(400);
     // No partial rows after refused requests.

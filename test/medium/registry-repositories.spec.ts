@@ -127,6 +127,25 @@ describe('registry repositories on PostgreSQL', () => {
     ).rejects.toThrow(/CK_grant_namespaces_not_empty/);
   });
 
+  it('leaves no partial rows when a write fails in the middle of a transaction', async () => {
+    await expect(
+      tenants.transaction((m) =>
+        tenants.insert(m, {
+          name: 'half',
+          roleBindings: [
+            { subjectKind: 'group', subject: 'g', role: 'viewer' },
+            { subjectKind: 'group', subject: 'g', role: 'owner' },
+          ],
+        }),
+      ),
+    ).rejects.toThrow(/UQ_tenant_role_binding_subject/);
+    expect(await tenants.findByName('half')).toBeUndefined();
+    const bindings = await db.dataSource.query<unknown[]>(
+      `SELECT 1 FROM tenant_role_binding b LEFT JOIN tenant t ON t.id = b.tenant_id WHERE t.id IS NULL`,
+    );
+    expect(bindings).toEqual([]);
+  });
+
   it('deletes a cluster with its grants; a tenant with grants only with cascade', async () => {
     await tenants
       .transaction((m) => tenants.delete(m, ids.beta, true))

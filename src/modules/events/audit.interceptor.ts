@@ -78,7 +78,8 @@ export class AuditInterceptor implements NestInterceptor {
         actor: principal === undefined ? 'anonymous' : `${principal.kind}:${principal.name}`,
         action: spec.action,
         objectKind: spec.objectKind,
-        objectName: name ?? null,
+        // Names come from the request; a refused oversize one is cut, not stored whole.
+        objectName: name === undefined ? null : name.slice(0, 253),
         tenantId: spec.tenantId?.(ctx) ?? null,
         requestId: requestIdOf(req) ?? null,
         outcome: res.statusCode < 400 ? 'success' : 'failure',
