@@ -9,6 +9,7 @@ import { HealthModule } from 'src/common/health/health.module';
 import { MetricsModule } from 'src/common/metrics/metrics.module';
 import { ClustersModule } from 'src/clusters/clusters.module';
 import { EventsModule } from 'src/modules/events/events.module';
+import { IdentityModule } from 'src/modules/identity/identity.module';
 import { ReconcilerModule } from 'src/modules/reconciler/reconciler.module';
 import { ReleasesModule } from 'src/modules/releases/releases.module';
 import { SourcesModule } from 'src/modules/sources/sources.module';
@@ -30,6 +31,7 @@ export class AppModule {
         TenantsModule,
         ClustersModule,
         GrantsModule,
+        IdentityModule,
         SourcesModule,
         ReleasesModule,
         ReconcilerModule.forRoot(config),

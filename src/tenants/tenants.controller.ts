@@ -72,6 +72,7 @@ export class TenantsController {
   }
 
   @Get(':name')
+  @Access({ kind: 'tenant', role: 'viewer', param: 'name' })
   @ApiOperation({ summary: 'Get a tenant' })
   @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'TenantNotFound' })
   async get(@Param() p: TenantNameParamDto): Promise<TenantDto> {

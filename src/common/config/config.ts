@@ -46,6 +46,19 @@ export interface AppConfig {
   readonly renderMaxObjects: number;
   readonly kubectlPath: string | undefined;
   readonly helmPath: string | undefined;
+  /** Absent: OIDC sign-in is off (only the admin token and tenant API tokens authenticate). */
+  readonly oidcIssuerUrl: string | undefined;
+  readonly oidcAudience: string | undefined;
+  readonly oidcUsernameClaim: string;
+  readonly oidcGroupsClaim: string;
+  readonly oidcAllowedAlgorithms: readonly string[];
+  readonly oidcClockSkewSeconds: number;
+  readonly oidcJwksMinRefreshSeconds: number;
+  readonly oidcAllowInsecureIssuer: boolean;
+  readonly adminGroups: readonly string[];
+  readonly tenantClusterAllowPrivateAddresses: boolean;
+  readonly tenantClusterRole: string;
+  readonly authFailuresPerMinute: number;
 }
 
 /** One key-encryption key: an id stored beside every ciphertext and 32 bytes of key (base64). */
@@ -310,6 +323,66 @@ export const CONFIG_VARIABLES = {
     undefined,
     'helm binary used for `helm template`. Unset: the pinned binary in `.tools/bin`.',
   ),
+  oidcIssuerUrl: v(
+    'OIDC_ISSUER_URL',
+    undefined,
+    'Issuer of the OpenID provider whose bearer tokens (JWT access or ID tokens) sign users in; discovered at `<issuer>/.well-known/openid-configuration`. `https://` only (see `OIDC_ALLOW_INSECURE_ISSUER`); link-local and cloud metadata addresses are refused. Unset: OIDC sign-in is off.',
+  ),
+  oidcAudience: v(
+    'OIDC_AUDIENCE',
+    undefined,
+    'Audience (`aud`) a token must carry to be accepted, e.g. the client id or API identifier registered for gitfleet. Required with `OIDC_ISSUER_URL`.',
+  ),
+  oidcUsernameClaim: v(
+    'OIDC_USERNAME_CLAIM',
+    'sub',
+    'Claim holding the user name matched against `user` role bindings (e.g. `sub`, `email`, `preferred_username`).',
+  ),
+  oidcGroupsClaim: v(
+    'OIDC_GROUPS_CLAIM',
+    'groups',
+    'Claim holding the list of groups matched against `group` role bindings and `GITFLEET_ADMIN_GROUPS`. A token without it has no group-derived access.',
+  ),
+  oidcAllowedAlgorithms: v(
+    'OIDC_ALLOWED_ALGORITHMS',
+    'RS256,ES256',
+    'Comma-separated JWS algorithms accepted on tokens: asymmetric only (RS256/384/512, PS256/384/512, ES256/384/512, EdDSA); `none` and HMAC are never accepted.',
+  ),
+  oidcClockSkewSeconds: v(
+    'OIDC_CLOCK_SKEW_SECONDS',
+    '30',
+    'Tolerance applied to `exp`, `nbf` and `iat` of tokens (0-300).',
+  ),
+  oidcJwksMinRefreshSeconds: v(
+    'OIDC_JWKS_MIN_REFRESH_SECONDS',
+    '30',
+    "Least time between two fetches of the issuer's JWKS when a token names an unknown key id (rotation), so forged key ids cannot hammer the issuer.",
+  ),
+  oidcAllowInsecureIssuer: v(
+    'OIDC_ALLOW_INSECURE_ISSUER',
+    'false',
+    'Development only (`true`/`false`): accept an `http://` issuer.',
+  ),
+  adminGroups: v(
+    'GITFLEET_ADMIN_GROUPS',
+    undefined,
+    'Comma-separated OIDC groups whose members are platform admins (everything, every tenant). Empty: only `GITFLEET_ADMIN_TOKEN` is admin.',
+  ),
+  tenantClusterAllowPrivateAddresses: v(
+    'GITFLEET_TENANT_CLUSTERS_ALLOW_PRIVATE_ADDRESSES',
+    'false',
+    'Accept loopback and private API server addresses in clusters tenants register themselves (`true`/`false`). Link-local and metadata addresses are always refused.',
+  ),
+  tenantClusterRole: v(
+    'GITFLEET_TENANT_CLUSTER_ROLE',
+    'admin',
+    "ClusterRole bound (by a RoleBinding per granted namespace) to a tenant's service account in workload clusters when a grant is onboarded.",
+  ),
+  authFailuresPerMinute: v(
+    'AUTH_FAILURES_PER_MINUTE',
+    '30',
+    'Failed authentications accepted per client address and minute; beyond it requests get 429 until the window passes.',
+  ),
 } as const satisfies Record<keyof AppConfig, ConfigVariable>;
 
 function checkDatabaseUrl(value: string): string | undefined {
@@ -403,11 +476,167 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     renderMaxObjects: r.integer(c.renderMaxObjects, 1, 100_000),
     kubectlPath: r.string(c.kubectlPath),
     helmPath: r.string(c.helmPath),
+    ...readOidc(r),
+    adminGroups: list(r.string(c.adminGroups) ?? ''),
+    tenantClusterAllowPrivateAddresses:
+      r.oneOf(c.tenantClusterAllowPrivateAddresses, ['false', 'true']) === 'true',
+    tenantClusterRole:
+      r.string(c.tenantClusterRole, (v) =>
+        /^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/.test(v) && v.length <= 253
+          ? undefined
+          : 'must be a ClusterRole name',
+      ) ?? 'admin',
+    authFailuresPerMinute: r.integer(c.authFailuresPerMinute, 1, 100_000),
   };
   if (r.problems.length > 0) {
     throw new ConfigValidationError(r.problems);
   }
   return Object.freeze(config);
+}
+
+const list = (value: string): string[] =>
+  value
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+
+/** Asymmetric JWS algorithms only: `none` and HMAC (a shared secret, or a public key misused as one) never. */
+export const OIDC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+type OidcConfig = Pick<
+  AppConfig,
+  | 'oidcIssuerUrl'
+  | 'oidcAudience'
+  | 'oidcUsernameClaim'
+  | 'oidcGroupsClaim'
+  | 'oidcAllowedAlgorithms'
+  | 'oidcClockSkewSeconds'
+  | 'oidcJwksMinRefreshSeconds'
+  | 'oidcAllowInsecureIssuer'
+>;
+
+function readOidc(r: Reader): OidcConfig {
+  const c = CONFIG_VARIABLES;
+  const allowInsecure = r.oneOf(c.oidcAllowInsecureIssuer, ['false', 'true']) === 'true';
+  const issuer = r.string(c.oidcIssuerUrl, (value) => issuerProblem(value, allowInsecure));
+  const audience = r.string(c.oidcAudience);
+  const algorithms = list(
+    r.string(c.oidcAllowedAlgorithms, (value) => {
+      const entries = list(value);
+      const bad = entries.filter((a) => !(OIDC_ALGORITHMS as readonly string[]).includes(a));
+      if (entries.length === 0 || bad.length > 0) {
+        return `must list asymmetric algorithms among ${OIDC_ALGORITHMS.join(', ')}`;
+      }
+      return undefined;
+    }) ?? '',
+  );
+  if (issuer !== undefined && audience === undefined) {
+    r.problems.push(`${c.oidcAudience.name}: required when ${c.oidcIssuerUrl.name} is set`);
+  }
+  const claim = (value: string): string | undefined =>
+    /^[A-Za-z0-9_:./-]{1,128}$/.test(value) ? undefined : 'must be a claim name';
+  return {
+    oidcIssuerUrl: issuer,
+    oidcAudience: audience,
+    oidcUsernameClaim: r.string(c.oidcUsernameClaim, claim) ?? 'sub',
+    oidcGroupsClaim: r.string(c.oidcGroupsClaim, claim) ?? 'groups',
+    oidcAllowedAlgorithms: algorithms,
+    oidcClockSkewSeconds: r.integer(c.oidcClockSkewSeconds, 0, 300),
+    oidcJwksMinRefreshSeconds: r.integer(c.oidcJwksMinRefreshSeconds, 1, 86_400),
+    oidcAllowInsecureIssuer: allowInsecure,
+  };
+}
+
+const METADATA_HOSTS = new Set([
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
+
+/** The issuer is fetched by the server: https only (unless explicitly allowed), never link-local or metadata. */
+export function issuerProblem(value: string, allowInsecure: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL';
+  }
+  if (url.protocol !== 'https:' && !(allowInsecure && url.protocol === 'http:')) {
+    return 'must use https:// (http:// only with OIDC_ALLOW_INSECURE_ISSUER=true)';
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    return 'must not carry credentials, a query or a fragment';
+  }
+  const host = url.hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
+  if (
+    METADATA_HOSTS.has(host) ||
+    /^169\.254\./.test(host) ||
+    /^0\./.test(host) ||
+    host === '100.100.100.200' ||
+    /^fe[89ab][0-9a-f]:/i.test(host) ||
+    /^fd00:ec2::254$/i.test(host) ||
+    /^::ffff:169\.254\./i.test(host) ||
+    host === '::'
+  ) {
+    return 'must not point at a link-local or cloud metadata address';
+  }
+  return undefined;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function checkNamespaceList(value: string): string | undefined {
+  const bad = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '' && (n.length > 63 || !DNS_LABEL.test(n)));
+  return bad.length > 0 ? 'must be comma-separated namespace names' : undefined;
+}
+
+function checkLabelKey(value: string): string | undefined {
+  return /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value)
+    ? undefined
+    : 'must be a Kubernetes label key';
+}
+
+function parseNamespaceTenants(value: string): {
+  mapping: Readonly<Record<string, string>>;
+  problem?: string;
+} {
+  const mapping: Record<string, string> = {};
+  for (const entry of value.split(',')) {
+    if (entry.trim() === '') {
+      continue;
+    }
+    const [ns, tenant, ...rest] = entry.split('=').map((p) => p.trim());
+    if (
+      rest.length > 0 ||
+      ns === undefined ||
+      tenant === undefined ||
+      !DNS_LABEL.test(ns) ||
+      !DNS_LABEL.test(tenant)
+    ) {
+      return { mapping: {}, problem: 'must look like namespace=tenant,namespace2=tenant2' };
+    }
+    mapping[ns] = tenant;
+  }
+  return { mapping: Object.freeze(mapping) };
 }
 
 function readEncryptionKeys(

@@ -1,5 +1,6 @@
 import { ClusterEntity } from 'src/clusters/entities/cluster.entity';
 import { AuditEntryEntity } from 'src/modules/events/entities/audit-entry.entity';
+import { TenantApiTokenEntity } from 'src/modules/identity/api-tokens/entities/tenant-api-token.entity';
 import { GrantEntity } from 'src/tenants/entities/grant.entity';
 import { TenantRoleBindingEntity } from 'src/tenants/entities/tenant-role-binding.entity';
 import { TenantEntity } from 'src/tenants/entities/tenant.entity';
@@ -16,4 +17,5 @@ export const ENTITIES = [
   ClusterEntity,
   GrantEntity,
   AuditEntryEntity,
+  TenantApiTokenEntity,
 ];

@@ -112,13 +112,14 @@ const RELEASE_FIELDS = [
 @ApiTags('releases')
 @ApiBearerAuth()
 @Controller('tenants/:tenant')
-@Access({ kind: 'admin' })
+@Access({ kind: 'tenant', role: 'viewer' })
 export class ReleasesController {
   constructor(
     private readonly releases: ReleasesService,
     private readonly targets: TargetsService,
   ) {}
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post('releases')
   @ApiOperation({
     summary: 'Create a release; its targets are created for the selected, granted clusters',
@@ -151,6 +152,7 @@ export class ReleasesController {
     return toReleaseDto(await this.releases.get(tenant, name));
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Put('releases/:name')
   @ApiOperation({ summary: 'Replace a release spec' })
   @Audited({ action: 'release.update', objectKind: 'Release', changes: RELEASE_FIELDS })
@@ -162,6 +164,7 @@ export class ReleasesController {
     return toReleaseDto(await this.releases.update(tenant, name, body));
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Delete('releases/:name')
   @HttpCode(202)
   @ApiOperation({
@@ -173,6 +176,7 @@ export class ReleasesController {
     return toReleaseDto(await this.releases.delete(tenant, name));
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post('releases/:name/reconcile')
   @HttpCode(202)
   @ApiOperation({ summary: 'Reconcile every target of the release now' })
@@ -183,6 +187,7 @@ export class ReleasesController {
     return { status: 'reconcile requested', targets: await this.releases.reconcile(tenant, name) };
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post('releases/:name/suspend')
   @ApiOperation({ summary: 'Suspend the release: no applies, no prunes until resumed' })
   @Audited({ action: 'release.suspend', objectKind: 'Release' })
@@ -190,6 +195,7 @@ export class ReleasesController {
     return toReleaseDto(await this.releases.setSuspended(tenant, name, true));
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post('releases/:name/resume')
   @ApiOperation({ summary: 'Resume a suspended release' })
   @Audited({ action: 'release.resume', objectKind: 'Release' })
@@ -275,6 +281,7 @@ export class ReleasesController {
     };
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post('releases/:name/targets/:cluster/reconcile')
   @HttpCode(202)
   @ApiOperation({ summary: 'Reconcile one target now' })
@@ -289,6 +296,7 @@ export class ReleasesController {
     };
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post('releases/:name/targets/:cluster/suspend')
   @ApiOperation({ summary: 'Suspend one target' })
   @Audited({
@@ -304,6 +312,7 @@ export class ReleasesController {
     return toTargetDto(await this.targets.setSuspended(tenant, name, cluster, true));
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post('releases/:name/targets/:cluster/resume')
   @ApiOperation({ summary: 'Resume one target' })
   @Audited({

@@ -37,10 +37,11 @@ const AUDIT = { objectKind: 'Source', redacted: ['credentials'], changes: SPEC_F
 @ApiBearerAuth()
 @ApiParam({ name: 'tenant', description: 'Tenant name' })
 @Controller('tenants/:tenant/sources')
-@Access({ kind: 'admin' })
+@Access({ kind: 'tenant', role: 'viewer' })
 export class SourcesController {
   constructor(private readonly sources: SourcesService) {}
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post()
   @ApiOperation({ summary: 'Create a source' })
   @ApiErrorResponses({
@@ -80,6 +81,7 @@ export class SourcesController {
     return toSourceDto(await this.sources.get(tenant.id, params.name), tenant.name);
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Patch(':name')
   @ApiOperation({ summary: 'Change a source; a fetch of the new spec starts at once' })
   @ApiErrorResponses({
@@ -98,6 +100,7 @@ export class SourcesController {
     );
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Delete(':name')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a source' })
@@ -110,6 +113,7 @@ export class SourcesController {
     await this.sources.delete(tenant.id, params.name);
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post(':name/refresh')
   @HttpCode(202)
   @ApiOperation({ summary: 'Fetch the source now (asynchronously)' })
@@ -122,6 +126,7 @@ export class SourcesController {
     return { accepted: true, revision: source.status.revision };
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post(':name/suspend')
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop fetching the source' })
@@ -134,6 +139,7 @@ export class SourcesController {
     return toSourceDto(await this.sources.setSuspended(tenant.id, params.name, true), tenant.name);
   }
 
+  @Access({ kind: 'tenant', role: 'editor' })
   @Post(':name/resume')
   @HttpCode(200)
   @ApiOperation({ summary: 'Resume fetching the source (a fetch starts at once)' })

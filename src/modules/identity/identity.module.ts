@@ -1,0 +1,47 @@
+import { Module } from '@nestjs/common';
+import { BEARER_AUTHENTICATOR, TENANT_ROLE_RESOLVER } from 'src/common/auth/auth.ports';
+import { APP_CONFIG, AppConfig } from 'src/common/config/config';
+import { ClustersModule } from 'src/clusters/clusters.module';
+import { EventsModule } from 'src/modules/events/events.module';
+import { TenantsModule } from 'src/tenants/tenants.module';
+import { ApiTokenRepository } from './api-tokens/api-token.repository';
+import { ApiTokensController } from './api-tokens/api-tokens.controller';
+import { ApiTokensService } from './api-tokens/api-tokens.service';
+import { BearerAuthenticatorService } from './bearer-authenticator.service';
+import { MeController } from './me.controller';
+import { systemClock } from './oidc/jwks-cache';
+import { HttpOidcTransport, OIDC_CLOCK, OIDC_TRANSPORT, OidcVerifier } from './oidc/oidc-verifier';
+import { TenantAccessService } from './tenant-access.service';
+import { TenantMembershipRepository } from './tenant-membership.repository';
+import { TenantSelfServiceController } from './tenant-self-service.controller';
+import { TenantSelfService } from './tenant-self.service';
+
+/**
+ * Who is calling and what they may do: OIDC sign-in, tenant API tokens, role
+ * resolution from the tenants' role bindings, and tenant self-service.
+ * Provides the AccessGuard's ports.
+ */
+@Module({
+  imports: [TenantsModule, ClustersModule, EventsModule],
+  controllers: [MeController, ApiTokensController, TenantSelfServiceController],
+  providers: [
+    {
+      provide: OIDC_TRANSPORT,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        new HttpOidcTransport(config.oidcAudience ?? '', config.oidcAllowInsecureIssuer),
+    },
+    { provide: OIDC_CLOCK, useValue: systemClock },
+    OidcVerifier,
+    ApiTokenRepository,
+    ApiTokensService,
+    TenantMembershipRepository,
+    TenantAccessService,
+    TenantSelfService,
+    BearerAuthenticatorService,
+    { provide: BEARER_AUTHENTICATOR, useExisting: BearerAuthenticatorService },
+    { provide: TENANT_ROLE_RESOLVER, useExisting: TenantAccessService },
+  ],
+  exports: [BEARER_AUTHENTICATOR, TENANT_ROLE_RESOLVER, OidcVerifier, ApiTokensService],
+})
+export class IdentityModule {}
