@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -117,5 +117,17 @@ describe('ArtifactStore', () => {
     const result = await sut.gc();
     expect(result.removedDigests).toEqual([second.digest]);
     expect(await sut.totalBytes()).toBe(first.sizeBytes);
+  });
+
+  it('removes scratch directories left behind by a crashed process, not fresh ones', async () => {
+    const stale = await sut.createScratchDir('fetch');
+    await writeFile(join(stale, 'identity'), 'key');
+    await utimes(stale, clock.now(), clock.now());
+    clock.tick(2 * 3600);
+    const fresh = await sut.createScratchDir('fetch');
+    await utimes(fresh, clock.now(), clock.now());
+    const result = await sut.gc();
+    expect(result.removedScratchDirs).toBe(1);
+    expect(await readdir(sut.scratchDir)).toEqual([fresh.split('/').pop()]);
   });
 });

@@ -49,6 +49,8 @@ export interface GcOptions {
 export interface GcResult {
   removedDigests: string[];
   totalBytes: number;
+  /** Scratch directories left behind by a crashed process (key files included) and removed. */
+  removedScratchDirs: number;
 }
 
 function hexOf(digest: string): string {
@@ -328,7 +330,30 @@ export class ArtifactStore {
         }
       }
     }
-    return { removedDigests: removed, totalBytes };
+    const removedScratchDirs = await this.removeStaleScratch();
+    return { removedDigests: removed, totalBytes, removedScratchDirs };
+  }
+
+  // A fetch removes its scratch directory in finally; only a killed process leaves one.
+  // Anything older than any fetch can run belongs to such a process.
+  private async removeStaleScratch(): Promise<number> {
+    const maxAgeMs = Math.max(3600, 2 * this.options.fetchTimeoutSeconds) * 1000;
+    const now = this.clock.now().getTime();
+    let removed = 0;
+    for (const name of await readdir(this.scratchDir)) {
+      const path = join(this.scratchDir, name);
+      try {
+        if (now - (await lstat(path)).mtimeMs > maxAgeMs) {
+          await removeTree(path);
+          removed += 1;
+        }
+      } catch (error) {
+        if (!isNotFound(error)) {
+          throw error;
+        }
+      }
+    }
+    return removed;
   }
 }
 
