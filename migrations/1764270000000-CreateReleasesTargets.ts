@@ -34,7 +34,9 @@ export class CreateReleasesTargets1764270000000 implements MigrationInterface {
         CONSTRAINT "PK_release" PRIMARY KEY ("id"),
         CONSTRAINT "UQ_release_tenant_name" UNIQUE ("tenant_id", "name"),
         CONSTRAINT "FK_release_tenant" FOREIGN KEY ("tenant_id")
-          REFERENCES "tenant" ("id") ON DELETE CASCADE ON UPDATE NO ACTION
+          REFERENCES "tenant" ("id") ON DELETE CASCADE ON UPDATE NO ACTION,
+        CONSTRAINT "FK_release_source" FOREIGN KEY ("source_id")
+          REFERENCES "source" ("id") ON DELETE RESTRICT ON UPDATE NO ACTION
       )`);
     await q.query(`CREATE INDEX "IDX_release_source" ON "release" ("source_id")`);
     await q.query(`

@@ -5,12 +5,19 @@ import { ReleaseEntity } from 'src/modules/releases/entities/release.entity';
 import { ReleaseRepository, ReleaseSpec } from 'src/modules/releases/release.repository';
 import { TargetRepository } from 'src/modules/releases/target.repository';
 import { createTestDatabase } from 'test/support/database/test-database';
-import { insertCluster, insertGrant, insertTenant } from 'test/support/factories/registry.factory';
+import {
+  insertCluster,
+  insertGrant,
+  insertSource,
+  insertTenant,
+} from 'test/support/factories/registry.factory';
+
+let currentSourceId = '';
 
 function spec(overrides: Partial<ReleaseSpec> = {}): ReleaseSpec {
   return {
+    sourceId: currentSourceId,
     name: `r-${randomUUID().slice(0, 8)}`,
-    sourceId: randomUUID(),
     path: 'apps',
     kind: null,
     helm: null,
@@ -56,6 +63,7 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
     ungranted: string;
   }> {
     const tenantId = await insertTenant(ds);
+    currentSourceId = await insertSource(ds, tenantId);
     const prod = [
       await insertCluster(ds, { labels: { env: 'prod' } }),
       await insertCluster(ds, { labels: { env: 'prod', region: 'eu' } }),

@@ -100,6 +100,23 @@ export class HttpExceptionFilter implements ExceptionFilter {
         status === 413 ? 'Request body is too large' : 'Request body is not valid JSON';
       return bodyFor(status, message, { requestId });
     }
+    const pgCode = postgresCode(exception);
+    if (pgCode === '23503') {
+      return bodyFor(
+        409,
+        'The object is still in use by other objects; delete or change those first',
+        {
+          code: 'StillReferenced',
+          requestId,
+        },
+      );
+    }
+    if (pgCode === '23505') {
+      return bodyFor(409, 'An object with this name already exists', {
+        code: 'AlreadyExists',
+        requestId,
+      });
+    }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn({ msg: 'database unavailable', requestId });
       return bodyFor(503, 'The database is unavailable; retry later', {
@@ -111,6 +128,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
     this.logger.error(exception instanceof Error ? exception : String(exception));
     return bodyFor(500, 'Internal server error', { requestId });
   }
+}
+
+function postgresCode(e: unknown): string | undefined {
+  const driver = (e as { driverError?: { code?: unknown } } | null)?.driverError;
+  const code = driver?.code ?? (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 function isBodyParserError(e: unknown): e is { status: number; type: string } {

@@ -16,3 +16,8 @@ export function runWithLogContext<T>(context: LogContext, fn: () => T): T {
 export function currentLogContext(): LogContext | undefined {
   return storage.getStore();
 }
+
+/** Runs `fn` outside any request's context (background work started by a request). */
+export function runDetached<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

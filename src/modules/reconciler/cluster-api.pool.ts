@@ -1,6 +1,7 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { ClusterClientFactory } from 'src/clusters/connection/cluster-client.factory';
 import { KubeApiClient, KubeConnection } from './kube/kube-api.client';
+import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 
 interface PooledClient {
   readonly version: string;
@@ -15,7 +16,10 @@ interface PooledClient {
 export class ClusterApiPool implements OnModuleDestroy {
   private readonly clients = new Map<string, PooledClient>();
 
-  constructor(private readonly factory: ClusterClientFactory) {}
+  constructor(
+    private readonly factory: ClusterClientFactory,
+    @Inject(RECONCILER_OPTIONS) private readonly options: ReconcilerOptions,
+  ) {}
 
   async clientFor(clusterId: string, kubeconfigVersion: number): Promise<KubeApiClient> {
     const version = String(kubeconfigVersion);
@@ -38,7 +42,10 @@ export class ClusterApiPool implements OnModuleDestroy {
       token: user.token,
       insecureSkipTlsVerify: cluster.skipTLSVerify,
     };
-    const client = new KubeApiClient(connection, { userAgent: 'gitfleet-reconciler' });
+    const client = new KubeApiClient(connection, {
+      // The replica shows in the cluster's audit log, which helps tracing two replicas.
+      userAgent: `gitfleet/${this.options.replicaId}`,
+    });
     pooled?.client.close();
     this.clients.set(clusterId, { version, client });
     return client;

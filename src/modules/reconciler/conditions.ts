@@ -17,6 +17,10 @@ export const Reason = {
   HealthCheckFailed: 'HealthCheckFailed',
   GrantMissing: 'GrantMissing',
   Pruned: 'Pruned',
+  /** The cluster's Cluster API object is paused. */
+  ClusterPaused: 'ClusterPaused',
+  /** The cluster's Cluster API object is being deleted. */
+  ClusterDeleting: 'ClusterDeleting',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

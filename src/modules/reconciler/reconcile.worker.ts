@@ -5,6 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
+import { runDetached } from 'src/common/logging/request-context';
 import { ClaimedTarget, TargetRepository } from 'src/modules/releases/target.repository';
 import { ReconcilerMetrics } from './reconciler.metrics';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
@@ -64,7 +65,8 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
       return;
     }
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.poll(), delayMs);
+    // Work claimed here belongs to no HTTP request, whatever woke the worker.
+    this.timer = runDetached(() => setTimeout(() => void this.poll(), delayMs));
   }
 
   private async poll(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { clusterHold } from 'src/clusters/capi/cluster-hold';
 import { ClustersService } from 'src/clusters/clusters.service';
 import type { Cluster } from 'src/clusters/cluster.types';
 import { runWithLogContext } from 'src/common/logging/request-context';
@@ -32,7 +33,7 @@ import { Applier, type ServiceAccountRef } from './kube/applier.service';
 import { HealthChecker, healthFailureMessage } from './kube/health-checker.service';
 import { KubeError } from './kube/kube.errors';
 import type { DriftReport, KubeObject, ObjectRef } from './kube/kube.types';
-import { refString } from './kube/kube-objects';
+import { refKey, refString } from './kube/kube-objects';
 import { Pruner } from './kube/pruner.service';
 import { ReconcilerMetrics } from './reconciler.metrics';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
@@ -107,6 +108,12 @@ export class TargetReconciler {
     const tenantName = (await this.tenants.getById(claim.tenantId)).name;
     const labels = { tenant: tenantName, cluster: cluster.name, release: release.name };
 
+    // A paused or departing Cluster API cluster is left alone: no apply, no prune.
+    const held = clusterHold(cluster);
+    if (held !== undefined) {
+      await this.hold(claim, target, release, started, held);
+      return;
+    }
     if (target.removing || release.deletionRequestedAt !== null) {
       await this.remove(claim, target, release, cluster, tenantName);
       return;
@@ -130,6 +137,15 @@ export class TargetReconciler {
     this.metrics.observe(labels, end.result, durationMs / 1000, end.counts);
     if (await this.record(claim, target, release, started, durationMs, end)) {
       this.metrics.setReady(labels, end.ready);
+      this.logger.log({
+        msg: 'target reconciled',
+        ...labels,
+        result: end.result,
+        reason: end.reason,
+        revision: end.revision,
+        durationMs,
+        ...(end.counts === undefined ? {} : { counts: end.counts }),
+      });
     }
   }
 
@@ -304,6 +320,14 @@ export class TargetReconciler {
       } finally {
         clearInterval(renew);
       }
+      // Controllers write status after our apply; remembering the versions seen
+      // healthy keeps the next interval's unchanged check free of dry-runs.
+      for (const entry of inventory) {
+        const seen = healthy.resourceVersions[refKey(entry)];
+        if (seen !== undefined) {
+          entry.resourceVersion = seen;
+        }
+      }
       if (!healthy.healthy) {
         return {
           result: 'Failed',
@@ -423,6 +447,33 @@ export class TargetReconciler {
         retry: 'backoff',
       });
     }
+  }
+
+  /** Records why the cluster is held, once; afterwards only the next check is scheduled. */
+  private async hold(
+    claim: ClaimedTarget,
+    target: TargetEntity,
+    release: ReleaseEntity,
+    started: Date,
+    held: { reason: 'ClusterPaused' | 'ClusterDeleting'; message: string },
+  ): Promise<void> {
+    const ready = target.conditions.find((c) => c.type === 'Ready');
+    if (ready?.reason === held.reason && ready.message === held.message) {
+      await this.targets.releaseLease(
+        claim,
+        this.options.replicaId,
+        this.dueIn(release.intervalSeconds),
+      );
+      return;
+    }
+    await this.record(claim, target, release, started, 0, {
+      result: 'Skipped',
+      reason: Reason[held.reason],
+      message: held.message,
+      ready: 'False',
+      revision: target.lastAttemptedRevision,
+      retry: 'interval',
+    });
   }
 
   /** The cluster is no longer selected or the release is going: prune, then drop the row. */

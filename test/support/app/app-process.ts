@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
-export const MAIN_JS = join(REPO_ROOT, 'dist', 'src', 'main.js');
+/** The built service; GITFLEET_MAIN_JS points at another build (e.g. a private outDir). */
+export const MAIN_JS = process.env.GITFLEET_MAIN_JS ?? join(REPO_ROOT, 'dist', 'src', 'main.js');
 
 export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {

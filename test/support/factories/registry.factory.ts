@@ -42,3 +42,17 @@ export async function insertGrant(
   );
   return id;
 }
+
+export async function insertSource(
+  ds: DataSource,
+  tenantId: string,
+  name = `s-${randomUUID().slice(0, 8)}`,
+): Promise<string> {
+  const id = randomUUID();
+  await ds.query(
+    `INSERT INTO source (id, tenant_id, name, kind, url, interval_seconds, timeout_seconds)
+     VALUES ($1, $2, $3, 'git', 'https://git.example/repo.git', 300, 60)`,
+    [id, tenantId, name],
+  );
+  return id;
+}

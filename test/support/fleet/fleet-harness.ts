@@ -20,6 +20,8 @@ export interface FleetOptions {
   /** Namespaces granted to the tenant on every cluster (created in each cluster). */
   namespaces?: string[];
   appEnv?: Record<string, string>;
+  /** More environment for every replica, computed once the test clusters exist (e.g. a management cluster's kubeconfig). */
+  appEnvFromSim?: (sim: KubeSim) => Promise<Record<string, string>>;
 }
 
 /**
@@ -39,6 +41,7 @@ export class FleetHarness {
   readonly clusters = new Map<string, SimCluster>();
   private readonly extraApps: AppProcess[] = [];
   private encryptionKeys = '';
+  private simEnv: Record<string, string> = {};
 
   constructor(private readonly options: FleetOptions) {}
 
@@ -57,6 +60,7 @@ export class FleetHarness {
     this.databaseName = uniqueDatabaseName('gitfleet_e2e_fleet');
     this.databaseUrl = await createEmptyDatabase(this.databaseName);
     this.encryptionKeys = `e2e:${randomBytes(32).toString('base64')}`;
+    this.simEnv = (await this.options.appEnvFromSim?.(this.sim)) ?? {};
     this.app = await this.startReplica();
     expect201(await this.api('POST', '/tenants', { name: this.tenant }), 'create tenant');
     for (const c of this.options.clusters) {
@@ -78,6 +82,7 @@ export class FleetHarness {
       RECONCILE_RESYNC_SECONDS: '1',
       RECONCILE_LEASE_SECONDS: '10',
       ...this.options.appEnv,
+      ...this.simEnv,
       ...extraEnv,
     });
     if (this.app !== undefined) {
@@ -88,6 +93,17 @@ export class FleetHarness {
 
   /** Creates a test cluster with the tenant's namespaces and service account, registers and grants it. */
   async addCluster(name: string, labels: Record<string, string>): Promise<SimCluster> {
+    const cluster = await this.prepareCluster(name);
+    expect201(
+      await this.api('POST', '/clusters', { name, kubeconfig: cluster.kubeconfig(), labels }),
+      `register cluster ${name}`,
+    );
+    await this.grant(name);
+    return cluster;
+  }
+
+  /** Creates a test cluster with the tenant's namespaces, service account and RBAC, without registering it. */
+  async prepareCluster(name: string): Promise<SimCluster> {
     const cluster = await this.sim.addCluster({ name });
     this.clusters.set(name, cluster);
     const sa = this.serviceAccountName;
@@ -110,19 +126,19 @@ export class FleetHarness {
         },
       );
     }
+    return cluster;
+  }
+
+  /** Grants the tenant its namespaces on a registered cluster (gitfleet's name for it). */
+  async grant(clusterName: string): Promise<void> {
     expect201(
-      await this.api('POST', '/clusters', { name, kubeconfig: cluster.kubeconfig(), labels }),
-      `register cluster ${name}`,
-    );
-    expect201(
-      await this.api('POST', `/clusters/${name}/grants`, {
+      await this.api('POST', `/clusters/${clusterName}/grants`, {
         tenant: this.tenant,
         namespaces: this.namespaces,
-        serviceAccountName: sa,
+        serviceAccountName: this.serviceAccountName,
       }),
-      `grant cluster ${name}`,
+      `grant cluster ${clusterName}`,
     );
-    return cluster;
   }
 
   cluster(name: string): SimCluster {
@@ -208,14 +224,22 @@ export class FleetHarness {
     count: number,
     timeoutMs = 45_000,
   ): Promise<any[]> {
-    return this.eventually(
-      `${count} targets of ${release} to match`,
-      async () => {
-        const targets = await this.targets(release);
-        return targets.length === count && targets.every(ok) ? targets : undefined;
-      },
-      timeoutMs,
-    );
+    let last: any[] = [];
+    try {
+      return await this.eventually(
+        `${count} targets of ${release} to match`,
+        async () => {
+          last = await this.targets(release);
+          return last.length === count && last.every(ok) ? last : undefined;
+        },
+        timeoutMs,
+      );
+    } catch (error) {
+      const summary = last.map(
+        (t) => `${t.cluster}: ${t.ready} ${t.lastResult} ${t.lastError ?? ''}`,
+      );
+      throw new Error(`${(error as Error).message}; last seen: ${summary.join(' | ')}`);
+    }
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,7 @@ import {
   Unique,
   UpdateDateColumn,
 } from 'typeorm';
+import { SourceEntity } from 'src/modules/sources/entities/source.entity';
 import { TenantEntity } from 'src/tenants/entities/tenant.entity';
 
 export type ReleaseKind = 'plain' | 'kustomize' | 'helm';
@@ -64,6 +65,11 @@ export class ReleaseEntity {
 
   @Column({ type: 'uuid', name: 'source_id' })
   sourceId!: string;
+
+  // A source still used by releases cannot be deleted.
+  @ManyToOne(() => SourceEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'source_id', foreignKeyConstraintName: 'FK_release_source' })
+  source?: SourceEntity;
 
   @Column({ type: 'text', default: '' })
   path!: string;
