@@ -120,7 +120,7 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
     ]);
     const byName = await releases.insert(
       tenantId,
-      spec({ clusterSelector: null, clusterNames: [names[0]!.name] }),
+      spec({ clusterSelector: null, clusterNames: [names[0].name] }),
     );
     await sut.syncForRelease(byName);
     expect(await clusterIdsOf(byName)).toEqual([staging]);
@@ -134,7 +134,7 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
     expect((await sut.list(tenantId, {}, 50, undefined)).items).toHaveLength(2);
     expect((await sut.list(other, {}, 50, undefined)).items).toHaveLength(0);
     const [target] = (await sut.list(tenantId, {}, 50, undefined)).items;
-    expect(await sut.findById(other, target!.id)).toBeNull();
+    expect(await sut.findById(other, target.id)).toBeNull();
   });
 
   it('pages through targets in a stable order', async () => {
@@ -171,7 +171,7 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
   it('skips clusters at their concurrency limit', async () => {
     const { tenantId, prod } = await fleet();
     await sut.syncForRelease(await releases.insert(tenantId, spec()));
-    const claimed = await sut.claimDue('replica-a', 10, 30_000, [prod[0]!]);
+    const claimed = await sut.claimDue('replica-a', 10, 30_000, [prod[0]]);
     expect(claimed.map((c) => c.clusterId)).toEqual([prod[1]]);
   });
 
@@ -182,16 +182,16 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
     await new Promise((r) => setTimeout(r, 120));
     // The lease expired: another replica takes the target over.
     const [second] = await sut.claimDue('replica-b', 1, 30_000, []);
-    expect(second!.id).toBe(first!.id);
-    expect(BigInt(second!.fencingToken)).toBeGreaterThan(BigInt(first!.fencingToken));
+    expect(second.id).toBe(first.id);
+    expect(BigInt(second.fencingToken)).toBeGreaterThan(BigInt(first.fencingToken));
 
     const outcome = { nextRunAt: new Date(Date.now() + 60_000), lastResult: 'Succeeded' as const };
-    expect(await sut.complete(first!, 'replica-a', outcome, undefined)).toBe(false);
-    expect(await sut.renewLease(first!, 'replica-a', 30_000)).toBe(false);
-    expect(await sut.complete(second!, 'replica-b', outcome, undefined)).toBe(true);
+    expect(await sut.complete(first, 'replica-a', outcome, undefined)).toBe(false);
+    expect(await sut.renewLease(first, 'replica-a', 30_000)).toBe(false);
+    expect(await sut.complete(second, 'replica-b', outcome, undefined)).toBe(true);
     const rows = await ds.query<{ lease_owner: string | null; last_result: string }[]>(
       'SELECT lease_owner, last_result FROM target WHERE id = $1',
-      [first!.id],
+      [first.id],
     );
     expect(rows[0]).toEqual({ lease_owner: null, last_result: 'Succeeded' });
   });
@@ -208,9 +208,9 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
     let targetId = '';
     for (let i = 0; i < 13; i++) {
       const [claim] = await sut.claimDue('replica-a', 1, 30_000, []);
-      targetId = claim!.id;
+      targetId = claim.id;
       const written = await sut.complete(
-        claim!,
+        claim,
         'replica-a',
         { nextRunAt: new Date(Date.now() - 1000) },
         {
@@ -228,7 +228,7 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
     }
     const history = await sut.history(tenantId, targetId);
     expect(history).toHaveLength(10);
-    expect(history[0]!.revision).toBe('main@sha1:12');
+    expect(history[0].revision).toBe('main@sha1:12');
     expect(history.at(-1)!.revision).toBe('main@sha1:3');
     expect(await sut.history(await insertTenant(ds), targetId)).toEqual([]);
   });

@@ -109,8 +109,8 @@ describe('isolation and replicas: one broken cluster breaks only itself; two rep
       );
       let overlaps = 0;
       for (let i = 1; i < runs.rows.length; i++) {
-        const prev = runs.rows[i - 1]!;
-        const cur = runs.rows[i]!;
+        const prev = runs.rows[i - 1];
+        const cur = runs.rows[i];
         if (
           prev.target_id === cur.target_id &&
           prev.started_at.getTime() + prev.duration_ms > cur.started_at.getTime()

@@ -34,9 +34,6 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
   });
 
   afterAll(async () => {
-    if (process.env.GITFLEET_E2E_DUMP_LOG !== undefined) {
-      require('node:fs').writeFileSync(process.env.GITFLEET_E2E_DUMP_LOG, fleet.app.output());
-    }
     await fleet.stop();
   });
 
