@@ -3,12 +3,14 @@ import { hostname } from 'node:os';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
 import { ClustersModule } from 'src/clusters/clusters.module';
+import { EventsModule } from 'src/modules/events/events.module';
 import { RenderingModule } from 'src/modules/rendering/rendering.module';
 import { ReleasesModule } from 'src/modules/releases/releases.module';
 import { SourcesModule } from 'src/modules/sources/sources.module';
 import { GrantsModule } from 'src/tenants/grants/grants.module';
 import { TenantsModule } from 'src/tenants/tenants.module';
 import { ClusterApiPool } from './cluster-api.pool';
+import { ClusterLiveSnapshot } from './cluster-live-snapshot';
 import { ReconcilerKubeModule } from './kube/kube.module';
 import { ReconcileTriggers } from './reconcile-triggers.service';
 import { ReconcileWorker } from './reconcile.worker';
@@ -33,6 +35,7 @@ const PROVIDERS = [
     }),
   },
   ClusterApiPool,
+  ClusterLiveSnapshot,
   RenderCache,
   ReconcilerMetrics,
   TargetReconciler,
@@ -60,6 +63,7 @@ export class ReconcilerModule {
         ClustersModule,
         TenantsModule,
         GrantsModule,
+        EventsModule,
       ],
       providers: PROVIDERS,
       exports: [ReconcileWorker, ReconcileTriggers, ClusterApiPool],

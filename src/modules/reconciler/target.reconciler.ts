@@ -35,7 +35,9 @@ import { KubeError } from './kube/kube.errors';
 import type { DriftReport, KubeObject, ObjectRef } from './kube/kube.types';
 import { refKey, refString } from './kube/kube-objects';
 import { Pruner } from './kube/pruner.service';
-import { ReconcilerMetrics } from './reconciler.metrics';
+import { ReconcilerMetrics, type TargetLabels } from './reconciler.metrics';
+import { EventsService } from 'src/modules/events/events.service';
+import type { NewEvent } from 'src/modules/events/event.repository';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 import { RenderCache } from './render-cache';
 
@@ -90,6 +92,7 @@ export class TargetReconciler {
     private readonly pruner: Pruner,
     private readonly health: HealthChecker,
     private readonly metrics: ReconcilerMetrics,
+    private readonly events: EventsService,
   ) {}
 
   async reconcile(claim: ClaimedTarget): Promise<void> {
@@ -111,7 +114,7 @@ export class TargetReconciler {
     // A paused or departing Cluster API cluster is left alone: no apply, no prune.
     const held = clusterHold(cluster);
     if (held !== undefined) {
-      await this.hold(claim, target, release, started, held);
+      await this.hold(claim, target, release, started, held, labels);
       return;
     }
     if (target.removing || release.deletionRequestedAt !== null) {
@@ -135,7 +138,7 @@ export class TargetReconciler {
     }
     const durationMs = Date.now() - started.getTime();
     this.metrics.observe(labels, end.result, durationMs / 1000, end.counts);
-    if (await this.record(claim, target, release, started, durationMs, end)) {
+    if (await this.record(claim, target, release, started, durationMs, end, labels)) {
       this.metrics.setReady(labels, end.ready);
       this.logger.log({
         msg: 'target reconciled',
@@ -456,6 +459,7 @@ export class TargetReconciler {
     release: ReleaseEntity,
     started: Date,
     held: { reason: 'ClusterPaused' | 'ClusterDeleting'; message: string },
+    labels: TargetLabels,
   ): Promise<void> {
     const ready = target.conditions.find((c) => c.type === 'Ready');
     if (ready?.reason === held.reason && ready.message === held.message) {
@@ -466,14 +470,22 @@ export class TargetReconciler {
       );
       return;
     }
-    await this.record(claim, target, release, started, 0, {
-      result: 'Skipped',
-      reason: Reason[held.reason],
-      message: held.message,
-      ready: 'False',
-      revision: target.lastAttemptedRevision,
-      retry: 'interval',
-    });
+    await this.record(
+      claim,
+      target,
+      release,
+      started,
+      0,
+      {
+        result: 'Skipped',
+        reason: Reason[held.reason],
+        message: held.message,
+        ready: 'False',
+        revision: target.lastAttemptedRevision,
+        retry: 'interval',
+      },
+      labels,
+    );
   }
 
   /** The cluster is no longer selected or the release is going: prune, then drop the row. */
@@ -531,6 +543,7 @@ export class TargetReconciler {
     started: Date,
     durationMs: number,
     end: RunEnd,
+    labels: TargetLabels,
   ): Promise<boolean> {
     const now = new Date();
     const failures = end.result === 'Succeeded' ? 0 : target.failureCount + 1;
@@ -567,16 +580,23 @@ export class TargetReconciler {
       ...(end.appliedRevision === undefined ? {} : { appliedRevision: end.appliedRevision }),
       ...(end.appliedDigest === undefined ? {} : { appliedDigest: end.appliedDigest }),
     };
-    const written = await this.targets.complete(claim, this.options.replicaId, outcome, {
-      startedAt: started,
-      durationMs,
-      revision: end.revision,
-      result: end.result,
-      reason: end.reason,
-      message: truncate(end.message),
-      counts: end.counts ?? null,
-      drift: (end.drift ?? []).map((d) => ({ object: refString(d.ref), fields: d.fields })),
-    });
+    const events = this.eventsFor(claim, target, end, labels, now);
+    const written = await this.targets.complete(
+      claim,
+      this.options.replicaId,
+      outcome,
+      {
+        startedAt: started,
+        durationMs,
+        revision: end.revision,
+        result: end.result,
+        reason: end.reason,
+        message: truncate(end.message),
+        counts: end.counts ?? null,
+        drift: (end.drift ?? []).map((d) => ({ object: refString(d.ref), fields: d.fields })),
+      },
+      (manager) => this.events.record(events, manager),
+    );
     if (!written) {
       this.logger.warn({
         msg: 'result discarded: the lease was lost to another replica',
@@ -584,6 +604,57 @@ export class TargetReconciler {
       });
     }
     return written;
+  }
+
+  /**
+   * Events only for what changed: a new Ready reason, a newly applied revision,
+   * corrected drift. A quiet steady state writes none.
+   */
+  private eventsFor(
+    claim: ClaimedTarget,
+    target: TargetEntity,
+    end: RunEnd,
+    labels: TargetLabels,
+    now: Date,
+  ): NewEvent[] {
+    const base = {
+      tenantId: claim.tenantId,
+      objectKind: 'Target',
+      objectName: `${labels.release}/${labels.cluster}`,
+      revision: end.revision,
+      occurredAt: now,
+    };
+    const events: NewEvent[] = [];
+    const previous = target.conditions.find((c) => c.type === 'Ready');
+    const newRevision =
+      end.appliedRevision !== undefined && end.appliedRevision !== target.appliedRevision;
+    if (previous?.reason !== end.reason || newRevision) {
+      events.push({
+        ...base,
+        severity: end.result === 'Failed' ? 'error' : 'info',
+        reason: end.reason,
+        message: truncate(end.message),
+        metadata: end.counts === undefined ? {} : { counts: end.counts },
+      });
+    }
+    if ((end.drift ?? []).length > 0) {
+      const objects = (end.drift ?? []).map((d) => ({
+        object: refString(d.ref),
+        type: d.type,
+        fields: d.fields,
+      }));
+      events.push({
+        ...base,
+        severity: 'info',
+        reason: 'DriftCorrected',
+        message: `corrected ${objects.length} object(s) changed outside gitfleet: ${objects
+          .slice(0, 5)
+          .map((o) => o.object)
+          .join(', ')}`,
+        metadata: { objects },
+      });
+    }
+    return events;
   }
 
   private endFromError(error: unknown, target: TargetEntity): RunEnd {

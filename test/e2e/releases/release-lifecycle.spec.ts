@@ -87,6 +87,13 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
     }
     const release = await fleet.api('GET', `/tenants/${fleet.tenant}/releases/web`);
     expect(release.body.targets).toEqual({ total: 3, ready: 3 });
+    const events = await fleet.api('GET', `/tenants/${fleet.tenant}/events?objectKind=Target`);
+    const succeeded = (events.body.items as any[]).filter(
+      (e) => e.reason === 'ReconciliationSucceeded',
+    );
+    expect(succeeded.map((e) => e.objectName).sort()).toEqual(
+      clusters.map((c) => `web/${c}`).sort(),
+    );
   });
 
   it('rolls a pushed commit out everywhere and prunes a removed file', async () => {
@@ -107,7 +114,10 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
     );
     expect(targets.every((t) => t.counts.pruned === 1)).toBe(true);
     for (const c of clusters) {
-      expect(live(c, 'ConfigMap', 'v1', 'web-config')?.data?.color).toBe('green');
+      expect(
+        (live(c, 'ConfigMap', 'v1', 'web-config')?.data as Record<string, string> | undefined)
+          ?.color,
+      ).toBe('green');
       expect(live(c, 'Service', 'v1', 'web')).toBeUndefined();
       expect(live(c, 'Deployment', 'apps/v1', 'web')).toBeDefined();
     }
@@ -125,7 +135,10 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
     const cluster = fleet.cluster('prod-us');
     const cm = live('prod-us', 'ConfigMap', 'v1', 'web-config')!;
     cluster.seed({ ...cm, data: { ...(cm.data as Record<string, string>), color: 'red' } });
-    expect(live('prod-us', 'ConfigMap', 'v1', 'web-config')?.data?.color).toBe('red');
+    expect(
+      (live('prod-us', 'ConfigMap', 'v1', 'web-config')?.data as Record<string, string> | undefined)
+        ?.color,
+    ).toBe('red');
 
     expect(
       (await fleet.api('POST', `/tenants/${fleet.tenant}/releases/web/targets/prod-us/reconcile`))
@@ -141,7 +154,16 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
     expect(run.drift[0].object).toContain('web-config');
     expect(run.drift[0].fields).toContain('.data.color');
     expect(JSON.stringify(run)).not.toContain('red');
-    expect(live('prod-us', 'ConfigMap', 'v1', 'web-config')?.data?.color).toBe('green');
+    const events = await fleet.api('GET', `/tenants/${fleet.tenant}/events?reason=DriftCorrected`);
+    expect(events.status).toBe(200);
+    expect(events.body.items).toHaveLength(1);
+    expect(events.body.items[0]).toMatchObject({ objectKind: 'Target', objectName: 'web/prod-us' });
+    expect(events.body.items[0].metadata.objects[0].fields).toContain('.data.color');
+    expect(events.text).not.toContain('red');
+    expect(
+      (live('prod-us', 'ConfigMap', 'v1', 'web-config')?.data as Record<string, string> | undefined)
+        ?.color,
+    ).toBe('green');
   });
 
   it('makes no writes when nothing changed', async () => {

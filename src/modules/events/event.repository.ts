@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { decodeContinueToken, filterDigest, type Page, toPage } from 'src/tenants/pagination';
+import { EventEntity } from './entities/event.entity';
+
+export type NewEvent = Omit<EventEntity, 'id' | 'occurredAt' | 'metadata'> & {
+  metadata?: Record<string, unknown>;
+  occurredAt?: Date;
+};
+
+export interface EventFilter {
+  objectKind?: string;
+  objectName?: string;
+  reason?: string;
+}
+
+@Injectable()
+export class EventRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Inserts with the caller's transaction when given, so events commit with the change they describe. */
+  async insert(events: readonly NewEvent[], manager?: EntityManager): Promise<void> {
+    if (events.length === 0) {
+      return;
+    }
+    const rows = events.map((e) => ({
+      ...e,
+      id: randomUUID(),
+      metadata: e.metadata ?? {},
+      occurredAt: e.occurredAt ?? new Date(),
+    }));
+    await (manager ?? this.dataSource.manager)
+      .getRepository(EventEntity)
+      .insert(rows as QueryDeepPartialEntity<EventEntity>[]);
+  }
+
+  /** Newest first. `tenantId` null lists platform events; undefined lists all (admin). */
+  async list(
+    tenantId: string | null | undefined,
+    filter: EventFilter,
+    limit: number,
+    token: string | undefined,
+  ): Promise<Page<EventEntity>> {
+    const digest = filterDigest({ tenantId, ...filter });
+    const cursor = decodeContinueToken(token, digest, 2);
+    const qb = this.dataSource
+      .getRepository(EventEntity)
+      .createQueryBuilder('e')
+      .orderBy('e.occurred_at', 'DESC')
+      .addOrderBy('e.id', 'DESC')
+      .limit(limit + 1);
+    if (tenantId === null) {
+      qb.andWhere('e.tenant_id IS NULL');
+    } else if (tenantId !== undefined) {
+      qb.andWhere('e.tenant_id = :tenantId', { tenantId });
+    }
+    if (filter.objectKind !== undefined) {
+      qb.andWhere('e.object_kind = :kind', { kind: filter.objectKind });
+    }
+    if (filter.objectName !== undefined) {
+      qb.andWhere('e.object_name = :name', { name: filter.objectName });
+    }
+    if (filter.reason !== undefined) {
+      qb.andWhere('e.reason = :reason', { reason: filter.reason });
+    }
+    if (cursor !== undefined) {
+      qb.andWhere('(e.occurred_at, e.id) < (:at, :id)', { at: cursor[0], id: cursor[1] });
+    }
+    return toPage(
+      await qb.getMany(),
+      limit,
+      (e) => [e.occurredAt.toISOString(), e.id],
+      digest,
+      (e) => e,
+    );
+  }
+
+  /** Retention: drops events older than the cutoff, in bounded batches. */
+  async deleteOlderThan(cutoff: Date, batch = 5_000): Promise<number> {
+    const result = await this.dataSource.query<[unknown[], number]>(
+      `DELETE FROM event WHERE id IN (SELECT id FROM event WHERE occurred_at < $1 LIMIT $2)`,
+      [cutoff, batch],
+    );
+    return result[1];
+  }
+}
