@@ -599,46 +599,6 @@ export function issuerProblem(value: string, allowInsecure: boolean): string | u
   return undefined;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-function checkNamespaceList(value: string): string | undefined {
-  const bad = value
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => n !== '' && (n.length > 63 || !DNS_LABEL.test(n)));
-  return bad.length > 0 ? 'must be comma-separated namespace names' : undefined;
-}
-
-function checkLabelKey(value: string): string | undefined {
-  return /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value)
-    ? undefined
-    : 'must be a Kubernetes label key';
-}
-
-function parseNamespaceTenants(value: string): {
-  mapping: Readonly<Record<string, string>>;
-  problem?: string;
-} {
-  const mapping: Record<string, string> = {};
-  for (const entry of value.split(',')) {
-    if (entry.trim() === '') {
-      continue;
-    }
-    const [ns, tenant, ...rest] = entry.split('=').map((p) => p.trim());
-    if (
-      rest.length > 0 ||
-      ns === undefined ||
-      tenant === undefined ||
-      !DNS_LABEL.test(ns) ||
-      !DNS_LABEL.test(tenant)
-    ) {
-      return { mapping: {}, problem: 'must look like namespace=tenant,namespace2=tenant2' };
-    }
-    mapping[ns] = tenant;
-  }
-  return { mapping: Object.freeze(mapping) };
-}
-
 function readEncryptionKeys(
   r: Reader,
   externalDatabase: boolean,
