@@ -1,7 +1,11 @@
 import { Module } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { BEARER_AUTHENTICATOR, TENANT_ROLE_RESOLVER } from 'src/common/auth/auth.ports';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
 import { ClustersModule } from 'src/clusters/clusters.module';
+import { ClustersService } from 'src/clusters/clusters.service';
+import { ClusterApiPool } from 'src/modules/reconciler/cluster-api.pool';
+import { GrantsModule } from 'src/tenants/grants/grants.module';
 import { EventsModule } from 'src/modules/events/events.module';
 import { TenantsModule } from 'src/tenants/tenants.module';
 import { ApiTokenRepository } from './api-tokens/api-token.repository';
@@ -11,6 +15,11 @@ import { BearerAuthenticatorService } from './bearer-authenticator.service';
 import { MeController } from './me.controller';
 import { systemClock } from './oidc/jwks-cache';
 import { HttpOidcTransport, OIDC_CLOCK, OIDC_TRANSPORT, OidcVerifier } from './oidc/oidc-verifier';
+import {
+  CLUSTER_KUBE_API,
+  type ClusterKubeApi,
+  GrantOnboardingService,
+} from './onboarding/grant-onboarding.service';
 import { TenantAccessService } from './tenant-access.service';
 import { TenantMembershipRepository } from './tenant-membership.repository';
 import { TenantSelfServiceController } from './tenant-self-service.controller';
@@ -22,7 +31,7 @@ import { TenantSelfService } from './tenant-self.service';
  * Provides the AccessGuard's ports.
  */
 @Module({
-  imports: [TenantsModule, ClustersModule, EventsModule],
+  imports: [TenantsModule, ClustersModule, GrantsModule, EventsModule],
   controllers: [MeController, ApiTokensController, TenantSelfServiceController],
   providers: [
     {
@@ -39,9 +48,30 @@ import { TenantSelfService } from './tenant-self.service';
     TenantAccessService,
     TenantSelfService,
     BearerAuthenticatorService,
+    {
+      // The reconciler's pool: one connection per cluster, rebuilt on kubeconfig rotation.
+      // Looked up lazily so this module does not instantiate the reconcile engine.
+      provide: CLUSTER_KUBE_API,
+      inject: [ModuleRef, ClustersService],
+      useFactory:
+        (ref: ModuleRef, clusters: ClustersService): ClusterKubeApi =>
+        async (clusterId) => {
+          const cluster = await clusters.getById(clusterId);
+          return ref
+            .get(ClusterApiPool, { strict: false })
+            .clientFor(cluster.id, cluster.kubeconfigVersion);
+        },
+    },
+    GrantOnboardingService,
     { provide: BEARER_AUTHENTICATOR, useExisting: BearerAuthenticatorService },
     { provide: TENANT_ROLE_RESOLVER, useExisting: TenantAccessService },
   ],
-  exports: [BEARER_AUTHENTICATOR, TENANT_ROLE_RESOLVER, OidcVerifier, ApiTokensService],
+  exports: [
+    BEARER_AUTHENTICATOR,
+    TENANT_ROLE_RESOLVER,
+    OidcVerifier,
+    ApiTokensService,
+    GrantOnboardingService,
+  ],
 })
 export class IdentityModule {}

@@ -8,13 +8,27 @@ import { TenantsService } from 'src/tenants/tenants.service';
 import { GrantRepository } from './grant.repository';
 import { defaultServiceAccountName, Grant, GrantInput } from './grant.types';
 
+/** Told after a grant was created, changed or revoked (e.g. to onboard the tenant in the cluster). */
+export type GrantListener = (grant: Grant, change: 'upserted' | 'revoked') => void;
+
 @Injectable()
 export class GrantsService {
+  private readonly listeners: GrantListener[] = [];
+
   constructor(
     private readonly grants: GrantRepository,
     private readonly clusters: ClustersService,
     private readonly tenants: TenantsService,
   ) {}
+
+  onGrantChange(listener: GrantListener): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(grant: Grant, change: 'upserted' | 'revoked'): Grant {
+    this.listeners.forEach((l) => l(grant, change));
+    return grant;
+  }
 
   async create(clusterName: string, tenantName: string, input: GrantInput): Promise<Grant> {
     const cluster = await this.clusters.get(clusterName);
@@ -40,7 +54,7 @@ export class GrantsService {
       }
       throw error;
     }
-    return this.get(clusterName, tenantName);
+    return this.emit(await this.get(clusterName, tenantName), 'upserted');
   }
 
   async get(clusterName: string, tenantName: string): Promise<Grant> {
@@ -106,7 +120,7 @@ export class GrantsService {
         `Tenant "${tenantName}" has no grant on cluster "${clusterName}"`,
       );
     }
-    return this.get(clusterName, tenantName);
+    return this.emit(await this.get(clusterName, tenantName), 'upserted');
   }
 
   async delete(clusterName: string, tenantName: string): Promise<Grant> {
@@ -117,7 +131,7 @@ export class GrantsService {
         `Tenant "${tenantName}" has no grant on cluster "${clusterName}"`,
       );
     }
-    return grant;
+    return this.emit(grant, 'revoked');
   }
 
   private async tenantIdFor(name: string, asGrantLookup = false): Promise<string> {

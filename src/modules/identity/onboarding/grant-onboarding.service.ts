@@ -1,0 +1,157 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from 'src/common/config/config';
+import { isKubeError } from 'src/modules/reconciler/kube/kube.errors';
+import type { KubeApi } from 'src/modules/reconciler/kube/kube-api.client';
+import { refOf, refKey } from 'src/modules/reconciler/kube/kube-objects';
+import type { KubeObject } from 'src/modules/reconciler/kube/kube.types';
+import type { Grant } from 'src/tenants/grants/grant.types';
+import { GrantsService } from 'src/tenants/grants/grants.service';
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  ONBOARDED_TENANT_LABEL,
+  ONBOARDING_FIELD_MANAGER,
+  onboardingObjects,
+  onboardingSelector,
+  REMOVABLE_KINDS,
+} from './onboarding-objects';
+
+/** gitfleet's own (admin) connection to a cluster; the real one comes from the reconciler's pool. */
+export type ClusterKubeApi = (clusterId: string) => Promise<KubeApi>;
+export const CLUSTER_KUBE_API = Symbol('CLUSTER_KUBE_API');
+
+const MAX_RETRY_MS = 5 * 60_000;
+
+/**
+ * Onboards a tenant in a workload cluster whenever its grant is created,
+ * changed or revoked: namespaces, service account and bindings (see
+ * `onboardingObjects`), server-side applied with gitfleet's own identity.
+ * Each run converges the cluster to the grant as stored *now* (so a quick
+ * create-then-update cannot apply a stale grant last), one run per grant at a
+ * time; failures are retried with backoff. Revocation removes the bindings,
+ * the cluster-scoped role and the service account — never namespaces.
+ */
+@Injectable()
+export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(GrantOnboardingService.name);
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly grants: GrantsService,
+    @Inject(CLUSTER_KUBE_API) private readonly kubeApi: ClusterKubeApi,
+  ) {}
+
+  onModuleInit(): void {
+    this.grants.onGrantChange((grant) => void this.sync(grant));
+  }
+
+  onModuleDestroy(): void {
+    this.closed = true;
+    this.retries.forEach((t) => clearTimeout(t));
+    this.retries.clear();
+  }
+
+  /** Converges the cluster to the grant's current state; resolves when this run ended (never rejects). */
+  sync(known: Grant, attempt = 0): Promise<void> {
+    const key = `${known.tenantId}/${known.clusterId}`;
+    const previous = this.chains.get(key) ?? Promise.resolve();
+    const run = previous.then(() => this.runOnce(known, key, attempt));
+    this.chains.set(key, run);
+    void run.finally(() => {
+      if (this.chains.get(key) === run) {
+        this.chains.delete(key);
+      }
+    });
+    return run;
+  }
+
+  private async runOnce(known: Grant, key: string, attempt: number): Promise<void> {
+    clearTimeout(this.retries.get(key));
+    this.retries.delete(key);
+    try {
+      const current = await this.grants.grantFor(known.tenantId, known.clusterId);
+      const api = await this.kubeApi(known.clusterId);
+      if (current === undefined) {
+        await this.remove(api, known.tenantName, []);
+        this.logger.log({
+          msg: 'tenant offboarded',
+          tenant: known.tenantName,
+          cluster: known.clusterName,
+        });
+      } else {
+        await this.ensure(api, current);
+        this.logger.log({
+          msg: 'tenant onboarded',
+          tenant: current.tenantName,
+          cluster: current.clusterName,
+        });
+      }
+    } catch (error) {
+      const delay = Math.min(5_000 * 2 ** attempt, MAX_RETRY_MS);
+      this.logger.warn({
+        msg: 'tenant onboarding failed; retrying',
+        tenant: known.tenantName,
+        cluster: known.clusterName,
+        retryInMs: delay,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      if (!this.closed) {
+        const timer = setTimeout(() => void this.sync(known, attempt + 1), delay);
+        timer.unref();
+        this.retries.set(key, timer);
+      }
+    }
+  }
+
+  /** Applies the desired objects and removes onboarding objects the grant no longer wants. */
+  async ensure(api: KubeApi, grant: Grant): Promise<void> {
+    const desired = onboardingObjects(grant, this.config.tenantClusterRole);
+    for (const obj of desired) {
+      await this.apply(api, obj);
+    }
+    await this.remove(api, grant.tenantName, desired);
+  }
+
+  private async apply(api: KubeApi, obj: KubeObject): Promise<void> {
+    const opts = { fieldManager: ONBOARDING_FIELD_MANAGER, force: true };
+    try {
+      await api.apply(obj, opts);
+    } catch (error) {
+      // roleRef is immutable: a changed target role means a new binding.
+      if (
+        isKubeError(error) &&
+        (error.code === 'Invalid' || error.code === 'ImmutableField') &&
+        obj.kind.endsWith('Binding')
+      ) {
+        await api.delete(refOf(obj));
+        await api.apply(obj, opts);
+        return;
+      }
+      throw error;
+    }
+  }
+
+  /** Deletes this tenant's onboarding objects (by label) except `keep`; namespaces stay. */
+  private async remove(api: KubeApi, tenant: string, keep: readonly KubeObject[]): Promise<void> {
+    const kept = new Set(keep.map((o) => refKey(refOf(o))));
+    for (const kind of REMOVABLE_KINDS) {
+      const found = await api.list(kind.apiVersion, kind.kind, undefined, {
+        labelSelector: onboardingSelector(tenant),
+      });
+      for (const obj of found) {
+        const labels = obj.metadata.labels ?? {};
+        if (
+          labels[MANAGED_BY_LABEL] !== MANAGED_BY ||
+          labels[ONBOARDED_TENANT_LABEL] !== tenant ||
+          kept.has(refKey(refOf(obj)))
+        ) {
+          continue;
+        }
+        await api.delete(refOf(obj), { uid: obj.metadata.uid });
+      }
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { onboardingObjects, onboardingSelector } from './onboarding-objects';
+
+describe('onboardingObjects', () => {
+  const grant = {
+    tenantName: 'team-a',
+    namespaces: ['apps', 'jobs'],
+    serviceAccountName: 'deployer',
+    allowClusterScoped: false,
+  };
+
+  it('puts the service account in the first granted namespace and binds it in every granted namespace', () => {
+    const objects = onboardingObjects(grant, 'admin');
+    expect(
+      objects.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`),
+    ).toEqual([
+      'Namespace /apps',
+      'Namespace /jobs',
+      'ServiceAccount apps/deployer',
+      'RoleBinding apps/gitfleet-team-a',
+      'RoleBinding jobs/gitfleet-team-a',
+    ]);
+    for (const rb of objects.filter((o) => o.kind === 'RoleBinding')) {
+      expect(rb.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'admin',
+      });
+      expect(rb.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'deployer', namespace: 'apps' },
+      ]);
+    }
+    for (const o of objects) {
+      expect(o.metadata.labels).toEqual({
+        'app.kubernetes.io/managed-by': 'gitfleet',
+        'gitfleet.dev/onboarded-tenant': 'team-a',
+      });
+    }
+  });
+
+  it('adds a cluster-scoped role and binding only when the grant allows cluster-scoped kinds', () => {
+    const objects = onboardingObjects({ ...grant, allowClusterScoped: true }, 'admin');
+    expect(objects.filter((o) => o.kind.startsWith('Cluster')).map((o) => o.kind)).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+    ]);
+  });
+
+  it('selects only this tenant’s onboarding objects', () => {
+    expect(onboardingSelector('team-a')).toBe(
+      'app.kubernetes.io/managed-by=gitfleet,gitfleet.dev/onboarded-tenant=team-a',
+    );
+  });
+});
