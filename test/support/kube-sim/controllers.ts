@@ -103,11 +103,13 @@ export class SimulatedControllers implements WriteHooks {
       if (status) {
         this.engine.controllerStatus(rt, ns, name, 'kube-controller-manager', status);
       }
+      // Scheduled from the progress step, not beside it: timers of different delays can
+      // fire out of order when the event loop lags, and a late progress would undo done.
+      if (phase === 'progress' && !neverReady) {
+        this.engine.schedule(Math.max(1, Number.isFinite(delay) ? delay : 0), () => step('done'));
+      }
     };
     this.engine.schedule(0, () => step('progress'));
-    if (!neverReady) {
-      this.engine.schedule(Math.max(1, Number.isFinite(delay) ? delay : 0), () => step('done'));
-    }
   }
 
   private statusFor(
