@@ -10,6 +10,8 @@ import { SourcesModule } from 'src/modules/sources/sources.module';
 import { GrantsModule } from 'src/tenants/grants/grants.module';
 import { TenantsModule } from 'src/tenants/tenants.module';
 import { ClusterApiPool } from './cluster-api.pool';
+import { DiffController } from './diff.controller';
+import { DiffService } from './diff.service';
 import { ClusterLiveSnapshot } from './cluster-live-snapshot';
 import { ReconcilerKubeModule } from './kube/kube.module';
 import { ReconcileTriggers } from './reconcile-triggers.service';
@@ -41,6 +43,7 @@ const PROVIDERS = [
   TargetReconciler,
   ReconcileWorker,
   ReconcileTriggers,
+  DiffService,
 ];
 
 /** The reconcile engine: queue worker, triggers and the target pipeline. */
@@ -65,6 +68,7 @@ export class ReconcilerModule {
         GrantsModule,
         EventsModule,
       ],
+      controllers: [DiffController],
       providers: PROVIDERS,
       exports: [ReconcileWorker, ReconcileTriggers, ClusterApiPool],
     };

@@ -33,13 +33,33 @@ import { Applier, type ServiceAccountRef } from './kube/applier.service';
 import { HealthChecker, healthFailureMessage } from './kube/health-checker.service';
 import { KubeError } from './kube/kube.errors';
 import type { DriftReport, KubeObject, ObjectRef } from './kube/kube.types';
-import { refKey, refString } from './kube/kube-objects';
+import {
+  comparable,
+  diffPaths,
+  FIELD_MANAGER,
+  refKey,
+  refOf,
+  refString,
+} from './kube/kube-objects';
 import { Pruner } from './kube/pruner.service';
 import { ReconcilerMetrics, type TargetLabels } from './reconciler.metrics';
 import { EventsService } from 'src/modules/events/events.service';
 import type { NewEvent } from 'src/modules/events/event.repository';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 import { RenderCache } from './render-cache';
+
+export interface PlannedChange {
+  object: string;
+  action: 'create' | 'update' | 'unchanged' | 'prune';
+  /** Field paths that would change; never values. */
+  fields: string[];
+}
+
+export interface TargetPlan {
+  cluster: string;
+  revision: string;
+  changes: PlannedChange[];
+}
 
 /** Why a run ended, and when the target is due again. */
 interface RunEnd {
@@ -360,6 +380,74 @@ export class TargetReconciler {
       drift: applied.drift,
       retry: 'interval',
     };
+  }
+
+  /**
+   * What a reconcile of this target would change, without changing anything:
+   * server-side dry-run of every desired object against live, plus what would
+   * be pruned. Field paths only, never values, so Secret data cannot leak.
+   */
+  async plan(tenantId: string, release: ReleaseEntity, target: TargetEntity): Promise<TargetPlan> {
+    const cluster = await this.clusters.getById(target.clusterId);
+    const tenantName = (await this.tenants.getById(tenantId)).name;
+    const claim = {
+      id: target.id,
+      tenantId,
+      releaseId: release.id,
+      clusterId: target.clusterId,
+      fencingToken: '0',
+    };
+    const grant = await this.grantOf(claim);
+    const artifact = await this.sources.getArtifact(tenantId, release.sourceId);
+    const rendered = await this.render(
+      release,
+      cluster,
+      tenantName,
+      artifact.dir,
+      artifact.revision,
+    );
+    const owner = { tenant: tenantName, release: release.name };
+    const objects = this.policy.check(
+      rendered.objects,
+      {
+        namespaces: grant.namespaces,
+        allowClusterScoped: grant.allowClusterScoped,
+        targetNamespace: release.targetNamespace,
+      },
+      { owner },
+    ).objects as KubeObject[];
+    const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion);
+    const impersonate = `system:serviceaccount:${grant.namespaces[0] ?? release.targetNamespace}:${grant.serviceAccountName}`;
+    const changes: PlannedChange[] = [];
+    for (const desired of objects) {
+      const ref = refOf(desired);
+      const live = await api.get(ref, { impersonate });
+      if (live === undefined) {
+        changes.push({ object: refString(ref), action: 'create', fields: [] });
+        continue;
+      }
+      const dryRun = await api.apply(desired, {
+        fieldManager: FIELD_MANAGER,
+        force: true,
+        dryRun: true,
+        impersonate,
+      });
+      const fields = diffPaths(comparable(live), comparable(dryRun));
+      changes.push({
+        object: refString(ref),
+        action: fields.length === 0 ? 'unchanged' : 'update',
+        fields,
+      });
+    }
+    const desiredKeys = new Set(objects.map((o) => refKey(refOf(o))));
+    if (release.prune) {
+      for (const entry of target.inventory) {
+        if (!desiredKeys.has(refKey(entry))) {
+          changes.push({ object: refString(entry), action: 'prune', fields: [] });
+        }
+      }
+    }
+    return { cluster: cluster.name, revision: artifact.revision, changes };
   }
 
   private async render(

@@ -166,6 +166,45 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
     ).toBe('green');
   });
 
+  it('shows what a reconcile would change without changing it', async () => {
+    const cluster = fleet.cluster('prod-eu');
+    const cm = live('prod-eu', 'ConfigMap', 'v1', 'web-config')!;
+    cluster.seed({
+      ...cm,
+      data: { ...(cm.data as Record<string, string>), color: 'purple-secret' },
+    });
+    const res = await fleet.api(
+      'GET',
+      `/tenants/${fleet.tenant}/releases/web/diff?cluster=prod-eu`,
+    );
+    expect(res.status, res.text).toBe(200);
+    const [plan] = res.body.items as any[];
+    expect(plan.cluster).toBe('prod-eu');
+    const change = (plan.changes as any[]).find((c) => c.object.includes('web-config'));
+    expect(change).toEqual({
+      object: expect.stringContaining('web-config'),
+      action: 'update',
+      fields: ['.data.color'],
+    });
+    expect((plan.changes as any[]).find((c) => c.object.includes('Deployment'))?.action).toBe(
+      'unchanged',
+    );
+    expect(res.text).not.toContain('purple-secret');
+    // Nothing was changed by looking.
+    expect(
+      (live('prod-eu', 'ConfigMap', 'v1', 'web-config')?.data as Record<string, string>).color,
+    ).toBe('purple-secret');
+    await fleet.api('POST', `/tenants/${fleet.tenant}/releases/web/targets/prod-eu/reconcile`);
+    await fleet.eventually('drift on prod-eu corrected', () =>
+      Promise.resolve(
+        (live('prod-eu', 'ConfigMap', 'v1', 'web-config')?.data as Record<string, string>).color ===
+          'green'
+          ? true
+          : undefined,
+      ),
+    );
+  });
+
   it('makes no writes when nothing changed', async () => {
     const cluster = fleet.cluster('prod-ap');
     const before = cluster.requestLog.length;
