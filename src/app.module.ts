@@ -7,6 +7,7 @@ import { ConfigModule } from 'src/common/config/config.module';
 import { DatabaseModule } from 'src/common/database/database.module';
 import { HealthModule } from 'src/common/health/health.module';
 import { MetricsModule } from 'src/common/metrics/metrics.module';
+import { CapiModule } from 'src/clusters/capi/capi.module';
 import { ClustersModule } from 'src/clusters/clusters.module';
 import { EventsModule } from 'src/modules/events/events.module';
 import { IdentityModule } from 'src/modules/identity/identity.module';
@@ -35,6 +36,7 @@ export class AppModule {
         SourcesModule,
         ReleasesModule,
         ReconcilerModule.forRoot(config),
+        CapiModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
     };

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { returningRows } from 'src/tenants/tenant.repository';
+import { CAPI_STATUS_SQL, type ClusterApiStatus } from './capi/capi-status';
 import type { Cluster, ClusterListFilter } from './cluster.types';
 import type { ClusterCondition, ClusterSource } from './entities/cluster.entity';
 import { selectorToSql } from './labels/label-selector';
@@ -19,6 +20,7 @@ interface ClusterRow {
   conditions: ClusterCondition[];
   last_probe_time: Date | null;
   kubeconfig_version: number;
+  capi: ClusterApiStatus | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -26,7 +28,8 @@ interface ClusterRow {
 // The ciphertext is selected only by loadCredentials.
 const SELECT = `SELECT c.id, c.name, c.labels, c.owner_tenant_id, t.name AS owner_tenant_name, c.api_server_url,
   c.kubernetes_version, c.source, c.insecure_skip_tls_verify, c.conditions, c.last_probe_time,
-  c.kubeconfig_version, c.created_at, c.updated_at
+  c.kubeconfig_version, c.created_at, c.updated_at,
+  ${CAPI_STATUS_SQL} AS capi
   FROM cluster c LEFT JOIN tenant t ON t.id = c.owner_tenant_id`;
 
 const toCluster = (r: ClusterRow): Cluster => ({
@@ -44,6 +47,7 @@ const toCluster = (r: ClusterRow): Cluster => ({
   kubeconfigVersion: r.kubeconfig_version,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  capi: r.capi,
 });
 
 export interface NewClusterRow {

@@ -1,3 +1,4 @@
+import type { ClusterApiStatus } from './capi/capi-status';
 import type { ClusterCondition, ClusterSource } from './entities/cluster.entity';
 
 /** A registered cluster as the rest of gitfleet sees it: never its credentials. */
@@ -18,6 +19,8 @@ export interface Cluster {
   readonly kubeconfigVersion: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** Cluster API reference, phase and conditions; null unless discovered from Cluster API. */
+  readonly capi: ClusterApiStatus | null;
 }
 
 export interface ClusterListFilter {

@@ -133,5 +133,7 @@ export function toClusterDto(c: Cluster): ClusterDto {
     credentialsVersion: c.kubeconfigVersion,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
+    capi:
+      c.capi === null ? null : { ...c.capi, conditions: c.capi.conditions.map((x) => ({ ...x })) },
   };
 }

@@ -101,31 +101,37 @@ export function normalizeCapiCluster(obj: unknown): CapiClusterView {
     }
   }
   const v1beta2 = apiVersion.endsWith('/v1beta2');
+  // Each version also carries the other's condition list (v1beta2: status.deprecated.v1beta1,
+  // v1beta1: status.v1beta2); a Cluster written in one version and read in the other may
+  // only have that one.
   let infrastructureProvisioned: boolean;
   let controlPlaneInitialized: boolean;
-  let conditions: CapiCondition[];
+  let primary: CapiCondition[];
+  let secondary: CapiCondition[];
   let failureMessage: string | undefined;
   if (v1beta2) {
     const init = isDict(status.initialization) ? status.initialization : {};
-    conditions = conditionsOf(status.conditions);
-    infrastructureProvisioned =
-      init.infrastructureProvisioned === true || conditionTrue(conditions, 'InfrastructureReady');
-    controlPlaneInitialized =
-      init.controlPlaneInitialized === true || conditionTrue(conditions, 'ControlPlaneInitialized');
     const deprecated =
       isDict(status.deprecated) && isDict(status.deprecated.v1beta1)
         ? status.deprecated.v1beta1
         : {};
+    primary = conditionsOf(status.conditions);
+    secondary = conditionsOf(deprecated.conditions);
+    infrastructureProvisioned = init.infrastructureProvisioned === true;
+    controlPlaneInitialized = init.controlPlaneInitialized === true;
     failureMessage = str(deprecated.failureMessage);
   } else {
-    conditions = conditionsOf(status.conditions);
-    infrastructureProvisioned =
-      status.infrastructureReady === true || conditionTrue(conditions, 'InfrastructureReady');
+    primary = conditionsOf(status.conditions);
+    secondary = conditionsOf(isDict(status.v1beta2) ? status.v1beta2.conditions : undefined);
+    infrastructureProvisioned = status.infrastructureReady === true;
     // A v1beta1 control plane that is Ready is initialized; `ControlPlaneInitialized` says so earlier.
-    controlPlaneInitialized =
-      status.controlPlaneReady === true || conditionTrue(conditions, 'ControlPlaneInitialized');
+    controlPlaneInitialized = status.controlPlaneReady === true;
     failureMessage = str(status.failureMessage);
   }
+  const all = [...primary, ...secondary];
+  infrastructureProvisioned ||= conditionTrue(all, 'InfrastructureReady');
+  controlPlaneInitialized ||= conditionTrue(all, 'ControlPlaneInitialized');
+  const conditions = primary.length > 0 ? primary : secondary;
   return {
     apiVersion,
     namespace: str(metadata.namespace) ?? '',

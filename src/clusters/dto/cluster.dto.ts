@@ -14,6 +14,7 @@ import {
   MinLength,
 } from 'class-validator';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/tenants/pagination';
+import { ClusterApiStatusDto } from '../capi/dto/capi.dto';
 import { CLUSTER_SOURCES, type ClusterSource } from '../entities/cluster.entity';
 import { KUBECONFIG_MAX_BYTES } from '../kubeconfig/kubeconfig-sanitizer';
 
@@ -157,6 +158,9 @@ export class ClusterDto {
   credentialsVersion!: number;
   createdAt!: Date;
   updatedAt!: Date;
+  /** Cluster API object, phase and conditions of a discovered cluster (`source: capi`); null otherwise. */
+  @ApiProperty({ type: ClusterApiStatusDto, nullable: true })
+  capi!: ClusterApiStatusDto | null;
 }
 
 export class ClusterListDto {

@@ -59,6 +59,23 @@ export interface AppConfig {
   readonly tenantClusterAllowPrivateAddresses: boolean;
   readonly tenantClusterRole: string;
   readonly authFailuresPerMinute: number;
+  /** In-cluster API server address (set by Kubernetes in every pod). */
+  readonly kubernetesServiceHost: string | undefined;
+  readonly kubernetesServicePort: number;
+  /** Directory of the pod's service account token and CA. */
+  readonly managementServiceAccountDir: string;
+  /** Path of an operator-provided kubeconfig of the management cluster (development). */
+  readonly managementKubeconfig: string | undefined;
+  readonly capiDiscoveryEnabled: boolean;
+  /** Namespaces watched for Cluster API Clusters; empty: all. */
+  readonly capiNamespaces: readonly string[];
+  readonly capiTenantNamespaceLabel: string;
+  /** Management namespace → tenant name; wins over the namespace label. */
+  readonly capiTenantNamespaces: Readonly<Record<string, string>>;
+  readonly capiUnmappedNamespaces: 'platform' | 'ignore';
+  readonly capiLeaseSeconds: number;
+  readonly capiStartupSpreadSeconds: number;
+  readonly capiResyncSeconds: number;
 }
 
 /** One key-encryption key: an id stored beside every ciphertext and 32 bytes of key (base64). */
@@ -383,6 +400,66 @@ export const CONFIG_VARIABLES = {
     '30',
     'Failed authentications accepted per client address and minute; beyond it requests get 429 until the window passes.',
   ),
+  kubernetesServiceHost: v(
+    'KUBERNETES_SERVICE_HOST',
+    undefined,
+    'Set by Kubernetes in every pod. With the service account token in `MANAGEMENT_SERVICE_ACCOUNT_DIR`, gitfleet watches Cluster API in the cluster it runs in.',
+  ),
+  kubernetesServicePort: v(
+    'KUBERNETES_SERVICE_PORT',
+    '443',
+    'Set by Kubernetes in every pod: port of the in-cluster API server.',
+  ),
+  managementServiceAccountDir: v(
+    'MANAGEMENT_SERVICE_ACCOUNT_DIR',
+    '/var/run/secrets/kubernetes.io/serviceaccount',
+    "Directory holding the pod's service account `token` (re-read before every request, so rotated tokens are used) and `ca.crt`.",
+  ),
+  managementKubeconfig: v(
+    'MANAGEMENT_KUBECONFIG',
+    undefined,
+    'Path of a kubeconfig for the management cluster (development; wins over the in-cluster service account). Parsed with the same allow-list as uploaded kubeconfigs: a token or client certificate with inline data, no exec plugins, auth-providers or file references. Unset and not in a pod: no Cluster API discovery.',
+  ),
+  capiDiscoveryEnabled: v(
+    'CAPI_DISCOVERY_ENABLED',
+    'true',
+    'Register the workload clusters Cluster API manages in the management cluster (`true`/`false`); needs a management cluster connection.',
+  ),
+  capiNamespaces: v(
+    'CAPI_NAMESPACES',
+    undefined,
+    'Comma-separated management-cluster namespaces watched for Cluster API Clusters. Unset: all namespaces.',
+  ),
+  capiTenantNamespaceLabel: v(
+    'CAPI_TENANT_NAMESPACE_LABEL',
+    'gitfleet.dev/tenant',
+    'Label on a management-cluster namespace naming the tenant that owns the Clusters in it.',
+  ),
+  capiTenantNamespaces: v(
+    'CAPI_TENANT_NAMESPACES',
+    undefined,
+    'Owner tenants by management-cluster namespace, `namespace=tenant,namespace2=tenant2`; wins over the namespace label.',
+  ),
+  capiUnmappedNamespaces: v(
+    'CAPI_UNMAPPED_NAMESPACES',
+    'platform',
+    'Clusters in a namespace mapped to no tenant: `platform` registers them as platform clusters, `ignore` leaves them out.',
+  ),
+  capiLeaseSeconds: v(
+    'CAPI_LEASE_SECONDS',
+    '30',
+    'Lease of the one replica watching Cluster API; renewed every third of it, taken over by another replica after expiry.',
+  ),
+  capiStartupSpreadSeconds: v(
+    'CAPI_STARTUP_SPREAD_SECONDS',
+    '60',
+    'Clusters found unregistered by the first list after start-up are registered spread over this window, so their first reconciles do not all start at once.',
+  ),
+  capiResyncSeconds: v(
+    'CAPI_RESYNC_SECONDS',
+    '600',
+    'How often the watch relists everything and re-checks every Cluster, in case a change was missed.',
+  ),
 } as const satisfies Record<keyof AppConfig, ConfigVariable>;
 
 function checkDatabaseUrl(value: string): string | undefined {
@@ -487,6 +564,24 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
           : 'must be a ClusterRole name',
       ) ?? 'admin',
     authFailuresPerMinute: r.integer(c.authFailuresPerMinute, 1, 100_000),
+    kubernetesServiceHost: r.string(c.kubernetesServiceHost),
+    kubernetesServicePort: r.integer(c.kubernetesServicePort, 1, 65535),
+    managementServiceAccountDir: r.string(c.managementServiceAccountDir) ?? '',
+    managementKubeconfig: r.string(c.managementKubeconfig),
+    capiDiscoveryEnabled: r.oneOf(c.capiDiscoveryEnabled, ['true', 'false']) === 'true',
+    capiNamespaces: (r.string(c.capiNamespaces, checkNamespaceList) ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== ''),
+    capiTenantNamespaceLabel:
+      r.string(c.capiTenantNamespaceLabel, checkLabelKey) ?? 'gitfleet.dev/tenant',
+    capiTenantNamespaces: parseNamespaceTenants(
+      r.string(c.capiTenantNamespaces, (value) => parseNamespaceTenants(value).problem) ?? '',
+    ).mapping,
+    capiUnmappedNamespaces: r.oneOf(c.capiUnmappedNamespaces, ['platform', 'ignore'] as const),
+    capiLeaseSeconds: r.integer(c.capiLeaseSeconds, 3, 3600),
+    capiStartupSpreadSeconds: r.integer(c.capiStartupSpreadSeconds, 0, 3600),
+    capiResyncSeconds: r.integer(c.capiResyncSeconds, 10, 86_400),
   };
   if (r.problems.length > 0) {
     throw new ConfigValidationError(r.problems);
@@ -597,6 +692,46 @@ export function issuerProblem(value: string, allowInsecure: boolean): string | u
     return 'must not point at a link-local or cloud metadata address';
   }
   return undefined;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function checkNamespaceList(value: string): string | undefined {
+  const bad = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '' && (n.length > 63 || !DNS_LABEL.test(n)));
+  return bad.length > 0 ? 'must be comma-separated namespace names' : undefined;
+}
+
+function checkLabelKey(value: string): string | undefined {
+  return /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value)
+    ? undefined
+    : 'must be a Kubernetes label key';
+}
+
+function parseNamespaceTenants(value: string): {
+  mapping: Readonly<Record<string, string>>;
+  problem?: string;
+} {
+  const mapping: Record<string, string> = {};
+  for (const entry of value.split(',')) {
+    if (entry.trim() === '') {
+      continue;
+    }
+    const [ns, tenant, ...rest] = entry.split('=').map((p) => p.trim());
+    if (
+      rest.length > 0 ||
+      ns === undefined ||
+      tenant === undefined ||
+      !DNS_LABEL.test(ns) ||
+      !DNS_LABEL.test(tenant)
+    ) {
+      return { mapping: {}, problem: 'must look like namespace=tenant,namespace2=tenant2' };
+    }
+    mapping[ns] = tenant;
+  }
+  return { mapping: Object.freeze(mapping) };
 }
 
 function readEncryptionKeys(

@@ -1,3 +1,4 @@
+import { CapiClusterEntity } from 'src/clusters/capi/entities/capi-cluster.entity';
 import { ClusterEntity } from 'src/clusters/entities/cluster.entity';
 import { AuditEntryEntity } from 'src/modules/events/entities/audit-entry.entity';
 import { TenantApiTokenEntity } from 'src/modules/identity/api-tokens/entities/tenant-api-token.entity';
@@ -18,4 +19,5 @@ export const ENTITIES = [
   GrantEntity,
   AuditEntryEntity,
   TenantApiTokenEntity,
+  CapiClusterEntity,
 ];

@@ -271,6 +271,9 @@ export class SimCluster {
       void c.handle(req, res);
     });
     server.on('secureConnection', (s: TLSSocket) => c.track(s));
+    // Raw connections too: one still in its TLS handshake when the listener closes would
+    // otherwise finish it afterwards and keep `unreachable` from ever completing.
+    server.on('connection', (s: Socket) => c.track(s));
     return c;
   }
 
@@ -306,6 +309,10 @@ export class SimCluster {
   }
 
   private track(s: Socket): void {
+    if (!this.listening) {
+      s.destroy();
+      return;
+    }
     this.sockets.add(s);
     s.on('close', () => this.sockets.delete(s));
   }

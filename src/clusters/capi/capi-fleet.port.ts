@@ -1,0 +1,64 @@
+import type { Provider } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { ReconcileWorker } from 'src/modules/reconciler/reconcile.worker';
+import { ReleaseRepository } from 'src/modules/releases/release.repository';
+import { TargetRepository } from 'src/modules/releases/target.repository';
+import { CAPI_FLEET_PORT, CapiFleetPort } from './capi-sync.service';
+
+const BATCH = 500;
+
+/**
+ * Binds discovery to the reconcile engine, resolved lazily from the app
+ * (the engine imports the registry, so the registry cannot import it).
+ * Re-selection runs here rather than through the engine's leased periodic
+ * resync, which may live on another replica: a joining cluster gets its
+ * targets at once. `syncForRelease` is idempotent, so racing replicas agree.
+ */
+export const capiFleetPortProvider: Provider = {
+  provide: CAPI_FLEET_PORT,
+  inject: [ModuleRef],
+  useFactory: (refs: ModuleRef): CapiFleetPort => {
+    const get = <T>(type: abstract new (...args: never[]) => T): T | undefined => {
+      try {
+        return refs.get(type, { strict: false });
+      } catch {
+        return undefined; // The reconcile engine is not part of this app (API-only tests).
+      }
+    };
+    const wakeWorker = (): void => get(ReconcileWorker)?.wake();
+    return {
+      reselect: async () => {
+        const releases = get(ReleaseRepository);
+        const targets = get(TargetRepository);
+        if (releases === undefined || targets === undefined) {
+          return;
+        }
+        let changed = 0;
+        let after: string | undefined;
+        for (;;) {
+          const batch = await releases.listIdsAfter(after, BATCH);
+          for (const { id, tenantId } of batch) {
+            const release = await releases.findById(tenantId, id);
+            if (release !== null) {
+              const { added, removed } = await targets.syncForRelease(release);
+              changed += added + removed;
+            }
+          }
+          if (batch.length < BATCH) {
+            break;
+          }
+          after = batch[batch.length - 1]?.id;
+        }
+        if (changed > 0) {
+          wakeWorker();
+        }
+      },
+      wake: async (clusterId) => {
+        const n = (await get(TargetRepository)?.enqueueCluster(clusterId)) ?? 0;
+        if (n > 0) {
+          wakeWorker();
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ClustersModule } from 'src/clusters/clusters.module';
+import { CapiClusterRepository } from './capi-cluster.repository';
+import { CapiDiscoveryService } from './capi-discovery.service';
+import { capiFleetPortProvider } from './capi-fleet.port';
+import { CapiSyncService } from './capi-sync.service';
+import { CapiController } from './capi.controller';
+
+/** Cluster API discovery: registers, updates and retires the workload clusters Cluster API manages. */
+@Module({
+  imports: [ClustersModule],
+  controllers: [CapiController],
+  providers: [CapiClusterRepository, CapiSyncService, CapiDiscoveryService, capiFleetPortProvider],
+})
+export class CapiModule {}
