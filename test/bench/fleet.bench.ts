@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       env: { type: 'string', multiple: true, default: [] },
       'cpu-prof': { type: 'boolean', default: false },
       'keep-db': { type: 'boolean', default: false },
+      main: { type: 'string' },
       out: { type: 'string', default: 'bench-results' },
       help: { type: 'boolean', default: false },
     },
@@ -36,7 +37,8 @@ async function main(): Promise<void> {
       'options: --clusters N --releases R --objects K --latency MS --unreachable FRACTION\n' +
         '         --unreachable-mode refused|hang --interval S --steady-intervals N\n' +
         '         --list-targets N --page-size N --ready-after MS --timeout S\n' +
-        '         --env NAME=VALUE (repeatable, for the gitfleet process) --cpu-prof --keep-db --out DIR',
+        '         --env NAME=VALUE (repeatable, for the gitfleet process) --cpu-prof --keep-db --out DIR\n' +
+        '         --main PATH (built entry point, default dist/src/main.js)',
     );
     return;
   }
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
     appEnv,
     ...(values['cpu-prof'] ? { cpuProfileDir: join(outDir, `${name}-cpuprofile`) } : {}),
     keepDatabase: values['keep-db'],
+    ...(values.main === undefined ? {} : { mainJs: resolve(values.main) }),
     log: (line) =>
       console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`),
   });

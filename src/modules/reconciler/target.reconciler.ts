@@ -28,8 +28,9 @@ import type { Grant } from 'src/tenants/grants/grant.types';
 import { GrantsService } from 'src/tenants/grants/grants.service';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { ClusterApiPool } from './cluster-api.pool';
+import { ClusterLiveSnapshot } from './cluster-live-snapshot';
 import { Reason, setConditions } from './conditions';
-import { Applier, type ServiceAccountRef } from './kube/applier.service';
+import { Applier, serviceAccountUser, type ServiceAccountRef } from './kube/applier.service';
 import { HealthChecker, healthFailureMessage } from './kube/health-checker.service';
 import { KubeError } from './kube/kube.errors';
 import type { DriftReport, KubeObject, ObjectRef } from './kube/kube.types';
@@ -108,6 +109,7 @@ export class TargetReconciler {
     private readonly policy: PolicyService,
     private readonly renderCache: RenderCache,
     private readonly pool: ClusterApiPool,
+    private readonly snapshots: ClusterLiveSnapshot,
     private readonly applier: Applier,
     private readonly pruner: Pruner,
     private readonly health: HealthChecker,
@@ -251,11 +253,20 @@ export class TargetReconciler {
       name: grant.serviceAccountName,
     };
     const owner = { tenant: tenantName, release: release.name };
+    // Unchanged objects are checked against one LIST per kind shared by the cluster's targets.
+    const live = await this.snapshots.read(
+      cluster.id,
+      api,
+      owner,
+      serviceAccountUser(serviceAccount),
+      target.inventory.filter((e) => e.appliedHash !== undefined),
+    );
     const applied = await this.applier.apply(api, objects, {
       owner,
       serviceAccount,
       force: release.force,
       previous: target.inventory,
+      ...(live === undefined ? {} : { live }),
     });
     if (!applied.ok) {
       const clusterProblem = applied.clusterError !== undefined;

@@ -37,6 +37,8 @@ export interface FleetBenchOptions {
   /** Writes a V8 CPU profile of the gitfleet process here (on exit). */
   cpuProfileDir?: string;
   keepDatabase: boolean;
+  /** Built entry point to run (default `dist/src/main.js`); a copy keeps a long run safe from rebuilds. */
+  mainJs?: string;
   log: (line: string) => void;
 }
 
@@ -257,14 +259,18 @@ export class FleetBench {
       o.cpuProfileDir === undefined
         ? {}
         : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.cpuProfileDir}` };
-    this.app = await startAppProcess({
-      DATABASE_URL: databaseUrl,
-      GITFLEET_ADMIN_TOKEN: this.adminToken,
-      GITFLEET_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-      LOG_LEVEL: 'warn',
-      ...cpuProf,
-      ...o.appEnv,
-    });
+    this.app = await startAppProcess(
+      {
+        DATABASE_URL: databaseUrl,
+        GITFLEET_ADMIN_TOKEN: this.adminToken,
+        GITFLEET_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+        LOG_LEVEL: 'warn',
+        ...cpuProf,
+        ...o.appEnv,
+      },
+      60_000,
+      o.mainJs,
+    );
     o.log(`gitfleet up (pid ${this.pid()})`);
 
     expect2xx(await this.api('POST', '/tenants', { name: this.tenant }), 'create tenant');

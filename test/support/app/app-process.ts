@@ -35,10 +35,11 @@ export interface AppProcess {
 export async function startAppProcess(
   env: Record<string, string> = {},
   readyTimeoutMs = 60_000,
+  mainJs = MAIN_JS,
 ): Promise<AppProcess> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'gitfleet-e2e-'));
-  const child = spawn(process.execPath, [MAIN_JS], {
+  const child = spawn(process.execPath, [mainJs], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',
