@@ -330,4 +330,29 @@ describe('Cluster API discovery: register, rotate, pause, retire', () => {
     expect(liveConfigMap(wlB)).toBeDefined();
     expect(await capiStatus(CAPI_NS, 'wl-b')).toBeUndefined();
   });
+
+  it('keeps one watcher: another replica takes over when the watcher dies', async () => {
+    const second = await fleet.startReplica();
+    // The first replica holds the lease and renews it; the second only waits.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(fleet.app.output()).toContain('Cluster API discovery lease acquired');
+    expect(second.output()).not.toContain('Cluster API discovery lease acquired');
+
+    await fleet.app.stop('SIGKILL');
+    const wlD = await fleet.prepareCluster('wl-d');
+    mgmt.seed(
+      capiCluster('v1beta2', PLATFORM_NS, 'wl-d'),
+      kubeconfigSecret(PLATFORM_NS, 'wl-d', wlD.kubeconfig()),
+    );
+    const c = await fleet.eventually(
+      'wl-d registered by the second replica',
+      async () => {
+        const res = await fleet.api('GET', `/clusters/${PLATFORM_NS}.wl-d`, undefined, second);
+        return res.status === 200 && res.body.capi !== null ? res.body : undefined;
+      },
+      20_000,
+    );
+    expect(c.source).toBe('capi');
+    expect(second.output()).toContain('Cluster API discovery lease acquired');
+  });
 });
