@@ -15,6 +15,7 @@ import { Informer } from './informer';
 import { KeyedQueue } from './keyed-queue';
 import { type Dict, ManagementClient } from './management-client';
 import { type ManagementConnection, resolveManagementConnection } from './management-connection';
+import { startupDelays } from './startup-spread';
 
 const LEASE = 'capi-discovery';
 const SYNC_CONCURRENCY = 4;
@@ -159,13 +160,8 @@ class WatchSession {
       }
     }
     // Spread the first registrations (and so the first reconciles) of clusters found at start-up.
-    const spreadMs = this.config.capiStartupSpreadSeconds * 1000;
-    fresh.forEach((key, i) =>
-      this.queue.add(
-        key,
-        fresh.length <= 1 ? 0 : Math.round((spreadMs * i) / fresh.length + Math.random() * 250),
-      ),
-    );
+    const delays = startupDelays(fresh.length, this.config.capiStartupSpreadSeconds * 1000);
+    fresh.forEach((key, i) => this.queue.add(key, delays[i]));
     for (const key of [...this.cache.keys()]) {
       const inScope = namespace === '' || key.startsWith(`${namespace}/`);
       if (inScope && !seen.has(key)) {
