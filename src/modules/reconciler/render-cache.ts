@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import type { RenderResult } from 'src/modules/rendering/rendering.types';
+
+/** `${name}` as the renderer substitutes it (`$${` is an escaped literal). */
+const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 interface Entry {
   readonly result: Promise<RenderResult>;
@@ -15,6 +20,8 @@ interface Entry {
 export class RenderCache {
   private readonly entries = new Map<string, Entry>();
   private readonly maxEntries = 2_000;
+  private readonly references = new Map<string, Promise<ReadonlySet<string>>>();
+  private readonly maxReferenceEntries = 64;
 
   static key(parts: Record<string, unknown>): string {
     return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
@@ -45,4 +52,48 @@ export class RenderCache {
   get size(): number {
     return this.entries.size;
   }
+
+  /**
+   * Every variable name referenced anywhere in an artifact (a superset of what one
+   * release path uses, since kustomize may reach outside it). Plain and kustomize
+   * renders depend on the cluster only through these, so clusters that agree on
+   * their values share one render. Cached per artifact directory (one per revision).
+   */
+  referencedVariables(artifactRoot: string): Promise<ReadonlySet<string>> {
+    const hit = this.references.get(artifactRoot);
+    if (hit !== undefined) {
+      return hit;
+    }
+    const scan = scanReferences(artifactRoot);
+    this.references.set(artifactRoot, scan);
+    scan.catch(() => this.references.delete(artifactRoot));
+    while (this.references.size > this.maxReferenceEntries) {
+      const oldest = this.references.keys().next().value;
+      if (oldest === undefined) {
+        break;
+      }
+      this.references.delete(oldest);
+    }
+    return scan;
+  }
+}
+
+async function scanReferences(root: string): Promise<ReadonlySet<string>> {
+  const names = new Set<string>();
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isFile() || entry.parentPath.split('/').includes('.git')) {
+      continue;
+    }
+    const text = await readFile(join(entry.parentPath, entry.name), 'utf8');
+    if (!text.includes('${')) {
+      continue;
+    }
+    for (const m of text.matchAll(REFERENCE)) {
+      if (m[1] !== undefined) {
+        names.add(m[1]);
+      }
+    }
+  }
+  return names;
 }

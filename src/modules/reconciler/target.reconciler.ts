@@ -5,6 +5,7 @@ import type { Cluster } from 'src/clusters/cluster.types';
 import { runWithLogContext } from 'src/common/logging/request-context';
 import { PolicyService } from 'src/modules/rendering/policy.service';
 import { RenderingService } from 'src/modules/rendering/rendering.service';
+import { buildVariables } from 'src/modules/rendering/variables';
 import type {
   KubeObject as RenderedObject,
   RenderResult,
@@ -476,12 +477,16 @@ export class TargetReconciler {
       targetNamespace: release.targetNamespace,
       tenant: tenantName,
     };
-    // Clusters that share variables (names excluded when unused is not knowable) render once.
+    // Helm sees every fact (capabilities); plain and kustomize only the variables the
+    // artifact references, so clusters agreeing on those share one render.
+    const helm = release.kind === 'helm' || release.helm !== null;
+    const used = helm ? undefined : await this.renderCache.referencedVariables(artifactDir);
     const key = RenderCache.key({
       release: release.id,
       generation: release.generation,
       revision,
-      facts,
+      facts:
+        used === undefined ? facts : [...buildVariables(facts)].filter(([name]) => used.has(name)),
     });
     return this.renderCache.get(key, () =>
       this.rendering.render({

@@ -78,6 +78,8 @@ export interface SteadyFigures {
   reconciles: number;
   requests: number;
   requestsPerTargetPerInterval: number;
+  /** Requests per reconcile run: the per-target cost even when runs fall behind the interval. */
+  requestsPerReconcile: number;
   byVerbPerTargetPerInterval: Record<string, number>;
   byVerbResource: Record<string, number>;
   /** Creates, updates, patches and deletes that were not dry-runs. */
@@ -500,6 +502,7 @@ export class FleetBench {
       reconciles: reconciles.rows[0]?.n ?? 0,
       requests,
       requestsPerTargetPerInterval: per(requests),
+      requestsPerReconcile: requests / Math.max(1, reconciles.rows[0]?.n ?? 0),
       byVerbPerTargetPerInterval: Object.fromEntries(
         Object.entries(byVerb).map(([verb, n]) => [verb, per(n)]),
       ),

@@ -51,7 +51,7 @@ export function goalRows(r: FleetBenchResult): GoalRow[] {
     .join(', ');
   rows.push({
     figure: 'steady state: API requests per target per interval',
-    value: `${fmt(r.steady.requestsPerTargetPerInterval, 2)} (${verbs || 'none'}; dry-runs ${r.steady.dryRuns})`,
+    value: `${fmt(r.steady.requestsPerTargetPerInterval, 2)} (${verbs || 'none'}; dry-runs ${r.steady.dryRuns}); ${fmt(r.steady.requestsPerReconcile, 2)} per run, ${r.steady.reconciles} runs for ${r.steady.targets * r.steady.intervals} target-intervals`,
     goal: '≤ 1',
     met: r.steady.requestsPerTargetPerInterval <= 1,
   });
