@@ -15,6 +15,7 @@ import { BearerAuthenticatorService } from './bearer-authenticator.service';
 import { MeController } from './me.controller';
 import { systemClock } from './oidc/jwks-cache';
 import { HttpOidcTransport, OIDC_CLOCK, OIDC_TRANSPORT, OidcVerifier } from './oidc/oidc-verifier';
+import { GrantIndexRepository } from './onboarding/grant-index.repository';
 import {
   CLUSTER_KUBE_API,
   type ClusterKubeApi,
@@ -62,6 +63,7 @@ import { TenantSelfService } from './tenant-self.service';
             .clientFor(cluster.id, cluster.kubeconfigVersion);
         },
     },
+    GrantIndexRepository,
     GrantOnboardingService,
     { provide: BEARER_AUTHENTICATOR, useExisting: BearerAuthenticatorService },
     { provide: TENANT_ROLE_RESOLVER, useExisting: TenantAccessService },

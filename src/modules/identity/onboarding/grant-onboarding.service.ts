@@ -6,6 +6,7 @@ import { refOf, refKey } from 'src/modules/reconciler/kube/kube-objects';
 import type { KubeObject } from 'src/modules/reconciler/kube/kube.types';
 import type { Grant } from 'src/tenants/grants/grant.types';
 import { GrantsService } from 'src/tenants/grants/grants.service';
+import { GrantIndexRepository } from './grant-index.repository';
 import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
@@ -21,6 +22,8 @@ export type ClusterKubeApi = (clusterId: string) => Promise<KubeApi>;
 export const CLUSTER_KUBE_API = Symbol('CLUSTER_KUBE_API');
 
 const MAX_RETRY_MS = 5 * 60_000;
+/** Every grant is re-onboarded this often (and shortly after start), repairing drift and lost retries. */
+export const ONBOARDING_RESYNC_MS = 10 * 60_000;
 
 /**
  * Onboards a tenant in a workload cluster whenever its grant is created,
@@ -37,19 +40,56 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private closed = false;
+  private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly grants: GrantsService,
     @Inject(CLUSTER_KUBE_API) private readonly kubeApi: ClusterKubeApi,
+    private readonly index: GrantIndexRepository,
   ) {}
 
   onModuleInit(): void {
     this.grants.onGrantChange((grant) => void this.sync(grant));
+    // Replicas that run the reconcile engine also re-onboard every grant periodically.
+    if (this.config.reconcileEnabled) {
+      const tick = (delay: number): void => {
+        this.resyncTimer = setTimeout(() => {
+          void this.resyncAll().finally(() => {
+            if (!this.closed) {
+              tick(ONBOARDING_RESYNC_MS);
+            }
+          });
+        }, delay);
+        this.resyncTimer.unref();
+      };
+      tick(30_000 + Math.random() * 30_000);
+    }
+  }
+
+  /** Re-onboards every grant, one at a time (the SSA calls are no-ops when nothing drifted). */
+  async resyncAll(): Promise<void> {
+    try {
+      for (const key of await this.index.allKeys()) {
+        if (this.closed) {
+          return;
+        }
+        const grant = await this.grants.grantFor(key.tenantId, key.clusterId);
+        if (grant !== undefined) {
+          await this.sync(grant);
+        }
+      }
+    } catch (error) {
+      this.logger.warn({
+        msg: 'onboarding resync failed',
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   onModuleDestroy(): void {
     this.closed = true;
+    clearTimeout(this.resyncTimer);
     this.retries.forEach((t) => clearTimeout(t));
     this.retries.clear();
   }

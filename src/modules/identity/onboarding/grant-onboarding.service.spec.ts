@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from 'src/common/config/config';
+import type { KubeApi } from 'src/modules/reconciler/kube/kube-api.client';
+import { refKey, refOf } from 'src/modules/reconciler/kube/kube-objects';
+import type { KubeObject, ObjectRef } from 'src/modules/reconciler/kube/kube.types';
+import type { Grant } from 'src/tenants/grants/grant.types';
+import type { GrantListener, GrantsService } from 'src/tenants/grants/grants.service';
+import type { GrantIndexRepository } from './grant-index.repository';
+import { GrantOnboardingService } from './grant-onboarding.service';
+
+/** An in-memory cluster: apply stores, list filters by label selector, delete removes. */
+class FakeKube {
+  readonly objects = new Map<string, KubeObject>();
+  readonly calls: string[] = [];
+  failNext = false;
+
+  api(): KubeApi {
+    return {
+      apply: (obj: KubeObject) => {
+        this.calls.push(`apply ${obj.kind} ${obj.metadata.name}`);
+        if (this.failNext) {
+          this.failNext = false;
+          return Promise.reject(new Error('cluster unreachable'));
+        }
+        const stored = { ...obj, metadata: { ...obj.metadata, uid: `uid-${obj.metadata.name}` } };
+        this.objects.set(refKey(refOf(obj)), stored);
+        return Promise.resolve(stored);
+      },
+      list: (
+        _apiVersion: string,
+        kind: string,
+        _ns: string | undefined,
+        opts?: { labelSelector?: string },
+      ) => {
+        const wanted = (opts?.labelSelector ?? '').split(',').map((kv) => kv.split('='));
+        return Promise.resolve(
+          [...this.objects.values()].filter(
+            (o) => o.kind === kind && wanted.every(([k, v]) => o.metadata.labels?.[k] === v),
+          ),
+        );
+      },
+      delete: (ref: ObjectRef) => {
+        this.calls.push(`delete ${ref.kind} ${ref.name}`);
+        return Promise.resolve(this.objects.delete(refKey(ref)));
+      },
+    } as unknown as KubeApi;
+  }
+
+  names(kind: string): string[] {
+    return [...this.objects.values()]
+      .filter((o) => o.kind === kind)
+      .map((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`)
+      .sort();
+  }
+}
+
+const grantOf = (over: Partial<Grant> = {}): Grant => ({
+  id: 'g1',
+  tenantId: 't1',
+  tenantName: 'team-a',
+  clusterId: 'c1',
+  clusterName: 'prod',
+  namespaces: ['apps', 'jobs'],
+  serviceAccountName: 'gitfleet-team-a',
+  allowClusterScoped: false,
+  createdAt: new Date(0),
+  updatedAt: new Date(0),
+  ...over,
+});
+
+function setup() {
+  const kube = new FakeKube();
+  let stored: Grant | undefined = grantOf();
+  let listener: GrantListener | undefined;
+  const grants = {
+    grantFor: () => Promise.resolve(stored),
+    onGrantChange: (l: GrantListener) => (listener = l),
+  } as unknown as GrantsService;
+  const index = {
+    allKeys: () =>
+      Promise.resolve(stored === undefined ? [] : [{ tenantId: 't1', clusterId: 'c1' }]),
+  } as unknown as GrantIndexRepository;
+  const sut = new GrantOnboardingService(
+    loadConfig({ RECONCILE_ENABLED: 'false' }),
+    grants,
+    () => Promise.resolve(kube.api()),
+    index,
+  );
+  sut.onModuleInit();
+  return {
+    sut,
+    kube,
+    store: (g: Grant | undefined) => (stored = g),
+    emit: (g: Grant, change: 'upserted' | 'revoked') => listener?.(g, change),
+  };
+}
+
+describe('GrantOnboardingService', () => {
+  it('onboards on a grant change, to the grant as stored now', async () => {
+    const { sut, kube, store } = setup();
+    // The listener saw an older version; the stored grant has one namespace more.
+    store(grantOf({ namespaces: ['apps', 'jobs', 'batch'] }));
+    await sut.sync(grantOf());
+    expect(kube.names('RoleBinding')).toEqual([
+      'apps/gitfleet-team-a',
+      'batch/gitfleet-team-a',
+      'jobs/gitfleet-team-a',
+    ]);
+    expect(kube.names('ServiceAccount')).toEqual(['apps/gitfleet-team-a']);
+    sut.onModuleDestroy();
+  });
+
+  it('removes bindings of namespaces no longer granted, and cluster-scoped rights once disallowed', async () => {
+    const { sut, kube, store } = setup();
+    store(grantOf({ allowClusterScoped: true }));
+    await sut.sync(grantOf());
+    expect(kube.names('ClusterRoleBinding')).toEqual(['/gitfleet-team-a-cluster-scoped']);
+    store(grantOf({ namespaces: ['apps'], allowClusterScoped: false }));
+    await sut.sync(grantOf());
+    expect(kube.names('RoleBinding')).toEqual(['apps/gitfleet-team-a']);
+    expect(kube.names('ClusterRoleBinding')).toEqual([]);
+    expect(kube.names('ClusterRole')).toEqual([]);
+    // Namespaces are never deleted.
+    expect(kube.names('Namespace')).toEqual(['/apps', '/jobs']);
+    sut.onModuleDestroy();
+  });
+
+  it('offboards a revoked grant: bindings and service account go, namespaces stay', async () => {
+    const { sut, kube, store } = setup();
+    await sut.sync(grantOf());
+    store(undefined);
+    await sut.sync(grantOf());
+    expect(kube.names('RoleBinding')).toEqual([]);
+    expect(kube.names('ServiceAccount')).toEqual([]);
+    expect(kube.names('Namespace')).toEqual(['/apps', '/jobs']);
+    sut.onModuleDestroy();
+  });
+
+  it('never deletes objects of another tenant or not managed by gitfleet', async () => {
+    const { sut, kube, store } = setup();
+    const foreign = (labels: Record<string, string>): KubeObject => ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: `x-${Object.values(labels).join('-')}`, namespace: 'apps', labels },
+    });
+    for (const o of [
+      foreign({
+        'app.kubernetes.io/managed-by': 'gitfleet',
+        'gitfleet.dev/onboarded-tenant': 'team-b',
+      }),
+      foreign({ 'gitfleet.dev/onboarded-tenant': 'team-a' }),
+    ]) {
+      kube.objects.set(refKey(refOf(o)), o);
+    }
+    store(undefined);
+    await sut.sync(grantOf());
+    expect(kube.names('RoleBinding')).toEqual(['apps/x-gitfleet-team-b', 'apps/x-team-a']);
+    sut.onModuleDestroy();
+  });
+
+  it('serializes runs per grant and survives a failing cluster (the periodic pass repairs)', async () => {
+    const { sut, kube, emit } = setup();
+    kube.failNext = true;
+    emit(grantOf(), 'upserted');
+    emit(grantOf(), 'upserted');
+    await sut.sync(grantOf());
+    expect(kube.names('RoleBinding')).toHaveLength(2);
+    kube.objects.clear();
+    await sut.resyncAll();
+    expect(kube.names('RoleBinding')).toHaveLength(2);
+    sut.onModuleDestroy();
+  });
+});
