@@ -18,6 +18,8 @@ export class ReconcilerMetrics {
   readonly ready: Gauge<'tenant' | 'cluster' | 'release' | 'status'>;
   readonly queueDepth: Gauge;
   readonly inFlight: Gauge;
+  readonly kubeRequests: Counter<'cluster' | 'verb'>;
+  private collectKubeRequests: () => void = () => undefined;
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
@@ -51,11 +53,23 @@ export class ReconcilerMetrics {
       help: 'Targets due for reconciliation.',
       registers,
     });
+    const collectKubeRequests = (): void => this.collectKubeRequests();
+    this.kubeRequests = new Counter({
+      name: 'gitfleet_kube_api_requests_total',
+      help: 'Kubernetes API requests made by the reconciler, by cluster and verb.',
+      labelNames: ['cluster', 'verb'],
+      registers,
+      collect: collectKubeRequests,
+    });
     this.inFlight = new Gauge({
       name: 'gitfleet_reconcile_in_flight',
       help: 'Target reconciles running on this replica.',
       registers,
     });
+  }
+
+  onCollectKubeRequests(fn: () => void): void {
+    this.collectKubeRequests = fn;
   }
 
   observe(

@@ -248,7 +248,7 @@ export class TargetReconciler {
       });
     }
 
-    const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion);
+    const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
     const serviceAccount: ServiceAccountRef = {
       namespace: grant.namespaces[0] ?? release.targetNamespace,
       name: grant.serviceAccountName,
@@ -428,7 +428,7 @@ export class TargetReconciler {
       },
       { owner },
     ).objects as KubeObject[];
-    const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion);
+    const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
     const impersonate = `system:serviceaccount:${grant.namespaces[0] ?? release.targetNamespace}:${grant.serviceAccountName}`;
     const changes: PlannedChange[] = [];
     for (const desired of objects) {
@@ -602,7 +602,7 @@ export class TargetReconciler {
   ): Promise<void> {
     if (release.prune && target.inventory.length > 0) {
       try {
-        const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion);
+        const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
         const grant = await this.grants.grantFor(claim.tenantId, claim.clusterId);
         const serviceAccount =
           grant === undefined

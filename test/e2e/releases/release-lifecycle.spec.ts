@@ -223,7 +223,22 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
         (e) =>
           ['create', 'update', 'patch', 'delete'].includes(e.verb) && !e.query.includes('dryRun'),
       );
-    expect(writes).toEqual([]);
+    expect(writes.map((w) => `${w.verb} ${w.resource} ${w.name} ${w.query}`)).toEqual([]);
+  });
+
+  it('exposes reconcile metrics with bounded labels', async () => {
+    const text = await (await fetch(`${fleet.app.baseUrl}/metrics`)).text();
+    expect(text).toMatch(/gitfleet_kube_api_requests_total\{cluster="prod-eu",verb="patch"\} \d+/);
+    expect(text).toMatch(
+      new RegExp(`gitfleet_reconcile_total\\{tenant="${fleet.tenant}",result="Succeeded"\\} \\d+`),
+    );
+    expect(text).toMatch(
+      new RegExp(
+        `gitfleet_target_condition\\{tenant="${fleet.tenant}",cluster="prod-us",release="web",status="True"\\} 1`,
+      ),
+    );
+    expect(text).toContain('gitfleet_reconcile_duration_seconds_bucket');
+    expect(text).toContain('gitfleet_reconcile_queue_depth');
   });
 
   it('prunes only on the cluster that stops matching', async () => {

@@ -346,7 +346,12 @@ export class Applier {
       if (created) {
         drift = { ref: item.ref, type: 'Deleted', fields: [] };
       } else {
-        const live = item.live ?? (await api.get(item.ref, { impersonate: run.impersonate }));
+        // A shared snapshot may predate the dry-run; compare only like with like.
+        const fresh =
+          item.live !== undefined &&
+          item.live !== null &&
+          item.live.metadata.resourceVersion === dry.metadata.resourceVersion;
+        const live = fresh ? item.live : await api.get(item.ref, { impersonate: run.impersonate });
         if (live) {
           const fields = diffPaths(comparable(live), comparable(dry));
           const sameOwnership = appliedFieldSet(live) === appliedFieldSet(dry);
