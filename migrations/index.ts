@@ -1,6 +1,9 @@
 import { CreateLeases1764240000000 } from './1764240000000-CreateLeases';
 import { CreateTenantsClustersGrants1764250000000 } from './1764250000000-CreateTenantsClustersGrants';
 import { CreateAuditEntries1764250001000 } from './1764250001000-CreateAuditEntries';
+import { CreateSources1764260000000 } from './1764260000000-CreateSources';
+import { CreateReleasesTargets1764270000000 } from './1764270000000-CreateReleasesTargets';
+import { CreateEvents1764270001000 } from './1764270001000-CreateEvents';
 import { CreateTenantApiTokens1764280000000 } from './1764280000000-CreateTenantApiTokens';
 import { CreateCapiClusters1764290000000 } from './1764290000000-CreateCapiClusters';
 
@@ -9,6 +12,9 @@ export const MIGRATIONS = [
   CreateLeases1764240000000,
   CreateTenantsClustersGrants1764250000000,
   CreateAuditEntries1764250001000,
+  CreateSources1764260000000,
+  CreateReleasesTargets1764270000000,
+  CreateEvents1764270001000,
   CreateTenantApiTokens1764280000000,
   CreateCapiClusters1764290000000,
 ];

@@ -9,6 +9,7 @@ import { HealthModule } from 'src/common/health/health.module';
 import { MetricsModule } from 'src/common/metrics/metrics.module';
 import { CapiModule } from 'src/clusters/capi/capi.module';
 import { ClustersModule } from 'src/clusters/clusters.module';
+import { EventsApiModule } from 'src/modules/events/events-api.module';
 import { EventsModule } from 'src/modules/events/events.module';
 import { IdentityModule } from 'src/modules/identity/identity.module';
 import { ReconcilerModule } from 'src/modules/reconciler/reconciler.module';
@@ -29,6 +30,7 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         EventsModule,
+        EventsApiModule,
         TenantsModule,
         ClustersModule,
         GrantsModule,
