@@ -60,7 +60,7 @@ import { TenantSelfService } from './tenant-self.service';
           const cluster = await clusters.getById(clusterId);
           return ref
             .get(ClusterApiPool, { strict: false })
-            .clientFor(cluster.id, cluster.kubeconfigVersion);
+            .clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
         },
     },
     GrantIndexRepository,
