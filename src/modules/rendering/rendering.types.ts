@@ -1,18 +1,6 @@
-/** A Kubernetes object as rendered: a JSON-compatible mapping with identity fields. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: KubeObjectMeta;
-  [field: string]: unknown;
-}
+import type { KubeObject } from 'src/common/kube/kube-object';
 
-export interface KubeObjectMeta {
-  name?: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
+export type { KubeObject, KubeObjectMeta } from 'src/common/kube/kube-object';
 
 export type RenderKind = 'plain' | 'kustomize' | 'helm';
 

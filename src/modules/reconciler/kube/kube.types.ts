@@ -1,25 +1,8 @@
 import type { KubeError } from './kube.errors';
 
-/** A Kubernetes object as JSON: identity fields typed, the rest opaque. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: KubeObjectMeta;
-  [field: string]: unknown;
-}
+import type { KubeObject } from 'src/common/kube/kube-object';
 
-export interface KubeObjectMeta {
-  name?: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  resourceVersion?: string;
-  generation?: number;
-  uid?: string;
-  deletionTimestamp?: string;
-  creationTimestamp?: string;
-  [field: string]: unknown;
-}
+export type { KubeObject, KubeObjectMeta } from 'src/common/kube/kube-object';
 
 /** Identity of one object in one cluster. `namespace` is absent for cluster-scoped kinds. */
 export interface ObjectRef {
