@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig } from 'src/common/config/config';
 import type { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
 import type { GitFetcher } from 'src/modules/sources/git/git-fetcher';
+import type { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
 import { SourceCredentialsCodec } from 'src/modules/sources/source-credentials.codec';
 import type { SourceScheduler } from 'src/modules/sources/source-scheduler';
 import { toSourceDto } from 'src/modules/sources/source.mapper';
@@ -301,6 +302,7 @@ describe('sources in PostgreSQL: tenant scope, claims, fencing, sealed credentia
         {} as GitFetcher,
         {} as ArtifactStore,
         config,
+        {} as HelmRepositoryClient,
       );
     });
 

@@ -24,7 +24,7 @@ import {
   TargetOutcome,
   TargetRepository,
 } from 'src/modules/releases/target.repository';
-import { SourcesService } from 'src/modules/sources/sources.service';
+import { type ReleaseArtifact, SourcesService } from 'src/modules/sources/sources.service';
 import type { Grant } from 'src/tenants/grants/grant.types';
 import { GrantsService } from 'src/tenants/grants/grants.service';
 import { TenantsService } from 'src/tenants/tenants.service';
@@ -187,7 +187,11 @@ export class TargetReconciler {
 
     let artifact;
     try {
-      artifact = await this.sources.getArtifact(claim.tenantId, release.sourceId);
+      artifact = await this.sources.getReleaseArtifact(
+        claim.tenantId,
+        release.sourceId,
+        release.helm,
+      );
     } catch (error) {
       // A failed read never deletes: nothing is applied or pruned.
       throw new StepFailed({
@@ -200,7 +204,7 @@ export class TargetReconciler {
     }
     const revision = artifact.revision;
 
-    const rendered = await this.render(release, cluster, tenantName, artifact.dir, revision).catch(
+    const rendered = await this.render(release, cluster, tenantName, artifact, revision).catch(
       (error: unknown) => {
         throw new StepFailed({
           result: 'Failed',
@@ -410,14 +414,12 @@ export class TargetReconciler {
       fencingToken: '0',
     };
     const grant = await this.grantOf(claim);
-    const artifact = await this.sources.getArtifact(tenantId, release.sourceId);
-    const rendered = await this.render(
-      release,
-      cluster,
-      tenantName,
-      artifact.dir,
-      artifact.revision,
+    const artifact = await this.sources.getReleaseArtifact(
+      tenantId,
+      release.sourceId,
+      release.helm,
     );
+    const rendered = await this.render(release, cluster, tenantName, artifact, artifact.revision);
     const owner = { tenant: tenantName, release: release.name };
     const objects = this.policy.check(
       rendered.objects,
@@ -427,7 +429,7 @@ export class TargetReconciler {
         targetNamespace: release.targetNamespace,
       },
       { owner },
-    ).objects as KubeObject[];
+    ).objects;
     const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
     const impersonate = `system:serviceaccount:${grant.namespaces[0] ?? release.targetNamespace}:${grant.serviceAccountName}`;
     const changes: PlannedChange[] = [];
@@ -466,7 +468,7 @@ export class TargetReconciler {
     release: ReleaseEntity,
     cluster: Cluster,
     tenantName: string,
-    artifactDir: string,
+    { dir: artifactDir, chartPath }: ReleaseArtifact,
     revision: string,
   ): Promise<RenderResult> {
     const facts = {
@@ -499,7 +501,8 @@ export class TargetReconciler {
             release.helm === null
               ? undefined
               : {
-                  chartPath: release.helm.chart,
+                  // A helm source's chart is an archive in the artifact; else a path in the source.
+                  chartPath: chartPath ?? release.helm.chart,
                   valuesFiles: release.helm.valuesFiles,
                   values: release.helm.values,
                   releaseName: release.helm.releaseName ?? release.name,

@@ -3,6 +3,11 @@ import { loadConfig } from 'src/common/config/config';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import type { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
 import type { GitFetcher, GitFetchResult } from 'src/modules/sources/git/git-fetcher';
+import type {
+  HelmIndexResult,
+  HelmRepositoryClient,
+  HelmRepositoryRequest,
+} from 'src/modules/sources/helm/helm-repository.client';
 import type { SourceCredentialsCodec } from 'src/modules/sources/source-credentials.codec';
 import {
   type SourceRevisionEvent,
@@ -67,7 +72,22 @@ const fetched = (revision = `main@sha1:${COMMIT}`): GitFetchResult => ({
   },
 });
 
-function setup(fetch: () => Promise<GitFetchResult>, written = true) {
+const INDEX_DIGEST = `sha256:${'e'.repeat(64)}`;
+
+const indexFetched = (notModified = false): HelmIndexResult => ({
+  index: { apiVersion: 'v1', entries: {} },
+  digest: INDEX_DIGEST,
+  sizeBytes: 321,
+  cacheDir: '/cache/helm-indexes/x',
+  notModified,
+});
+
+function setup(
+  fetch: () => Promise<GitFetchResult>,
+  written = true,
+  fetchIndex: (request: HelmRepositoryRequest) => Promise<HelmIndexResult> = () =>
+    Promise.resolve(indexFetched()),
+) {
   const complete = vi.fn<(...args: unknown[]) => Promise<boolean>>().mockResolvedValue(written);
   const repo = {
     complete,
@@ -92,6 +112,7 @@ function setup(fetch: () => Promise<GitFetchResult>, written = true) {
     events,
     metrics,
     config,
+    { fetchIndex: vi.fn(fetchIndex) } as unknown as HelmRepositoryClient,
   );
   const outcome = (): FetchOutcome => complete.mock.calls[0][5] as FetchOutcome;
   return { sut, complete, seen, outcome, metrics, store };
@@ -203,5 +224,73 @@ describe('SourceReconciler', () => {
       }),
     );
     expect(outcome().conditions[0]?.lastTransitionTime).toBe(since);
+  });
+
+  describe('helm repositories', () => {
+    const helmSource = (overrides: Partial<ClaimedSource> = {}): ClaimedSource =>
+      claimed({
+        kind: 'helm',
+        url: 'https://charts.example.com/',
+        reference: null,
+        ...overrides,
+      });
+
+    it('records the index digest as the revision, with basic credentials for the repository', async () => {
+      const requests: HelmRepositoryRequest[] = [];
+      const { sut, seen, outcome } = setup(
+        () => Promise.reject(new Error('git must not be used')),
+        true,
+        (request) => {
+          requests.push(request);
+          return Promise.resolve(indexFetched());
+        },
+      );
+      await sut.reconcile(helmSource());
+      expect(requests).toEqual([
+        {
+          url: 'https://charts.example.com/',
+          timeoutSeconds: 60,
+          credentials: { username: 'bot', password: SECRET },
+        },
+      ]);
+      expect(outcome()).toMatchObject({
+        kind: 'success',
+        revision: INDEX_DIGEST,
+        artifactDigest: INDEX_DIGEST,
+        artifactSizeBytes: 321,
+        conditions: [{ type: 'Ready', status: 'True', reason: 'Succeeded' }],
+      });
+      expect(seen.map((e) => e.revision)).toEqual([INDEX_DIGEST]);
+    });
+
+    it('stays Ready and emits nothing when the index was not modified', async () => {
+      const { sut, seen, outcome } = setup(
+        () => Promise.reject(new Error('git must not be used')),
+        true,
+        () => Promise.resolve(indexFetched(true)),
+      );
+      await sut.reconcile(helmSource({ status: { ...claimed().status, revision: INDEX_DIGEST } }));
+      expect(outcome()).toMatchObject({ kind: 'success', revision: INDEX_DIGEST });
+      expect(seen).toEqual([]);
+    });
+
+    it('backs off after a rate limit, honouring Retry-After', async () => {
+      const { sut, outcome } = setup(
+        () => Promise.reject(new Error('git must not be used')),
+        true,
+        () =>
+          Promise.reject(
+            new SourceFetchError(SourceErrorCode.RateLimited, 'index.yaml: rate limited', {
+              retryAfterSeconds: 90,
+            }),
+          ),
+      );
+      await sut.reconcile(helmSource());
+      expect(outcome().conditions.map((c) => [c.type, c.status, c.reason])).toEqual([
+        ['Ready', 'False', 'RateLimited'],
+        ['FetchFailed', 'True', 'RateLimited'],
+      ]);
+      expect(outcome().nextFetchInSeconds).toBeGreaterThanOrEqual(90);
+    });
   });
 });

@@ -3,7 +3,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from 'src/common/config/config';
 import { AppError } from 'src/common/errors/app-error';
 import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
-import { GitFetcher, type GitFetchResult } from 'src/modules/sources/git/git-fetcher';
+import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
+import { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
+import { helmRequest } from 'src/modules/sources/helm/helm-request';
 import { SecretScrubber } from 'src/modules/sources/secret-scrubber';
 import { retryDelaySeconds } from 'src/modules/sources/source-backoff';
 import {
@@ -21,6 +23,17 @@ import {
 } from 'src/modules/sources/source.types';
 import { isSourceFetchError } from 'src/modules/sources/sources.errors';
 import { type FetchResult, SourceMetrics } from 'src/modules/sources/sources.metrics';
+
+/** What a successful fetch of either kind yields. */
+interface Fetched {
+  /** `main@sha1:<commit>` (git) or `sha256:<index digest>` (helm). */
+  revision: string;
+  digest: string;
+  sizeBytes: number;
+  dir: string;
+  /** False when nothing was transferred (cached commit, index not modified). */
+  downloaded: boolean;
+}
 
 interface Failure {
   reason: string;
@@ -48,12 +61,13 @@ export class SourceReconciler {
     private readonly events: SourceRevisionEvents,
     private readonly metrics: SourceMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly helm: HelmRepositoryClient,
   ) {}
 
   async reconcile(source: ClaimedSource): Promise<void> {
     const started = performance.now();
     let credentials: SourceCredentials | undefined;
-    let result: GitFetchResult | undefined;
+    let result: Fetched | undefined;
     let failure: Failure | undefined;
     try {
       credentials =
@@ -70,8 +84,8 @@ export class SourceReconciler {
       outcome = {
         kind: 'success',
         revision: result.revision,
-        artifactDigest: result.artifact.digest,
-        artifactSizeBytes: result.artifact.sizeBytes,
+        artifactDigest: result.digest,
+        artifactSizeBytes: result.sizeBytes,
         conditions: [
           condition(source.status.conditions, now, 'Ready', 'True', SourceReason.Succeeded,
             `stored artifact for revision '${result.revision}'`),
@@ -125,8 +139,8 @@ export class SourceReconciler {
           sourceId: source.id,
           sourceName: source.name,
           revision: result.revision,
-          artifactDir: result.artifact.path,
-          digest: result.artifact.digest,
+          artifactDir: result.dir,
+          digest: result.digest,
           previousRevision: source.status.revision,
         });
       }
@@ -137,13 +151,13 @@ export class SourceReconciler {
   private async fetch(
     source: ClaimedSource,
     credentials: SourceCredentials | undefined,
-  ): Promise<GitFetchResult> {
+  ): Promise<Fetched> {
     switch (source.kind) {
-      case 'git':
+      case 'git': {
         if (source.reference === null) {
           throw new UnsupportedSourceError('the git source has no reference');
         }
-        return this.fetcher.fetch({
+        const fetched = await this.fetcher.fetch({
           url: source.url,
           reference: source.reference,
           ignore: source.ignore,
@@ -151,8 +165,28 @@ export class SourceReconciler {
           ...(credentials === undefined ? {} : { credentials }),
           ...(source.caCertificate === null ? {} : { caCertificate: source.caCertificate }),
         });
-      case 'helm':
-        throw new UnsupportedSourceError('fetching helm repositories is not available yet');
+        return {
+          revision: fetched.revision,
+          digest: fetched.artifact.digest,
+          sizeBytes: fetched.artifact.sizeBytes,
+          dir: fetched.artifact.path,
+          downloaded: fetched.fetched,
+        };
+      }
+      case 'helm': {
+        // Only the index is fetched here (conditionally); charts are downloaded when a
+        // release asks for one. The index digest is the source's revision.
+        const index = await this.helm.fetchIndex(
+          helmRequest(source.url, source.timeoutSeconds, credentials),
+        );
+        return {
+          revision: index.digest,
+          digest: index.digest,
+          sizeBytes: index.sizeBytes,
+          dir: index.cacheDir,
+          downloaded: !index.notModified,
+        };
+      }
     }
   }
 
@@ -203,7 +237,7 @@ export class SourceReconciler {
   private log(
     source: ClaimedSource,
     fetchResult: FetchResult,
-    result: GitFetchResult | undefined,
+    result: Fetched | undefined,
     failure: Failure | undefined,
     nextFetchInSeconds: number,
   ): void {
@@ -214,7 +248,7 @@ export class SourceReconciler {
           msg: 'source fetched',
           ...base,
           revision: result?.revision,
-          downloaded: result?.fetched,
+          downloaded: result?.downloaded,
         });
         return;
       case 'failure':

@@ -12,6 +12,8 @@ export const SourceError = defineErrors('SourceError', {
   SourceSuspended: 409,
   /** No revision has been fetched yet. */
   ArtifactNotReady: 409,
+  /** A release reads the source the wrong way (a helm source without a chart, a chart from a git source). */
+  SourceKindMismatch: 409,
   /** The stored credentials cannot be used (vault key missing, envelope tampered). */
   CredentialsUnavailable: 500,
 });

@@ -35,7 +35,7 @@ export function sourcesOptionsFromConfig(config: AppConfig): SourcesOptions {
 
 /**
  * Sources: the API, the fetch scheduler and the artifact cache. Exports
- * SourcesService (getArtifact) and SourceRevisionEvents for the reconcile engine.
+ * SourcesService (getArtifact, getReleaseArtifact, getChart) and SourceRevisionEvents for the reconcile engine.
  */
 @Module({
   imports: [TenantsModule, EventsModule],

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from 'src/common/config/config';
 import type { FieldProblem } from 'src/common/errors/app-error';
@@ -6,6 +7,9 @@ import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
 import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
 import { validateReference } from 'src/modules/sources/git/git-reference';
 import { parseGitUrl } from 'src/modules/sources/git/git-url';
+import { resolveChartVersion } from 'src/modules/sources/helm/helm-index';
+import { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
+import { helmRequest } from 'src/modules/sources/helm/helm-request';
 import { parseRevision } from 'src/modules/sources/revision';
 import { SourceCredentialsCodec } from 'src/modules/sources/source-credentials.codec';
 import { SourceScheduler } from 'src/modules/sources/source-scheduler';
@@ -37,6 +41,19 @@ export interface SourceArtifact {
   readonly digest: string;
 }
 
+/** A chart from a helm source: an artifact directory holding one verified chart archive. */
+export interface ChartArtifact extends SourceArtifact {
+  /** `<version>@sha256:<archive digest>`. */
+  readonly revision: string;
+  /** The archive's path relative to `dir`: `<name>-<version>.tgz`. */
+  readonly archive: string;
+}
+
+/** What a release renders from; `chartPath` (relative to `dir`) is set for charts of helm sources. */
+export interface ReleaseArtifact extends SourceArtifact {
+  readonly chartPath?: string;
+}
+
 /**
  * Sources of one tenant: CRUD, on-demand refresh, suspend/resume, and the artifact
  * hand-over to the reconcile engine. Every method takes the tenant id first.
@@ -52,6 +69,7 @@ export class SourcesService {
     private readonly fetcher: GitFetcher,
     private readonly store: ArtifactStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly helm: HelmRepositoryClient,
   ) {}
 
   async create(tenantId: string, input: NewSource): Promise<Source> {
@@ -202,16 +220,7 @@ export class SourcesService {
       return { revision, dir: cached.path, digest: cached.digest };
     }
     const { commit } = parseRevision(revision);
-    const envelope = await this.sources.findCredentials(tenantId, sourceId);
-    let credentials: SourceCredentials | undefined;
-    try {
-      credentials = envelope === null ? undefined : this.codec.open(sourceId, envelope);
-    } catch {
-      throw new SourceError(
-        'CredentialsUnavailable',
-        `The credentials of source "${source.name}" cannot be decrypted`,
-      );
-    }
+    const credentials = await this.openCredentials(source);
     const result = await this.fetcher.fetch({
       ...request,
       reference: { kind: 'commit', sha: commit },
@@ -231,6 +240,87 @@ export class SourcesService {
       });
     }
     return { revision, dir: result.artifact.path, digest: result.artifact.digest };
+  }
+
+  /**
+   * What a release renders from: the source's artifact for a git source; for a helm
+   * source the chart the release names (`helm.chart`, `helm.version` range, default `*`).
+   */
+  async getReleaseArtifact(
+    tenantId: string,
+    sourceId: string,
+    helm: { readonly chart: string; readonly version?: string } | null,
+  ): Promise<ReleaseArtifact> {
+    const source = await this.getById(tenantId, sourceId);
+    if (source.kind !== 'helm') {
+      return this.getArtifact(tenantId, sourceId);
+    }
+    if (helm === null) {
+      throw new SourceError(
+        'SourceKindMismatch',
+        `Source "${source.name}" is a Helm repository; use kind helm with helm.chart naming a chart`,
+      );
+    }
+    const chart = await this.chartOf(source, helm.chart, helm.version ?? '*');
+    return { ...chart, chartPath: chart.archive };
+  }
+
+  /**
+   * The highest version of a chart matching a semver range, resolved from the index the
+   * scheduler recorded (this replica's cached copy; fetched conditionally only when the
+   * copy is missing or differs), its archive downloaded once per digest and verified.
+   */
+  async getChart(
+    tenantId: string,
+    sourceId: string,
+    name: string,
+    range = '*',
+  ): Promise<ChartArtifact> {
+    return this.chartOf(await this.getById(tenantId, sourceId), name, range);
+  }
+
+  private async chartOf(source: Source, name: string, range: string): Promise<ChartArtifact> {
+    if (source.kind !== 'helm') {
+      throw new SourceError(
+        'SourceKindMismatch',
+        `Source "${source.name}" is not a Helm repository`,
+      );
+    }
+    if (source.status.revision === null) {
+      throw new SourceError('ArtifactNotReady', `Source "${source.name}" has no index yet`);
+    }
+    const request = helmRequest(
+      source.url,
+      source.timeoutSeconds,
+      await this.openCredentials(source),
+    );
+    let index = await this.helm.cachedIndex(request);
+    if (index?.digest !== source.status.revision) {
+      // Fetched by another replica, or the repository moved on since: the newest index wins.
+      index = await this.helm.fetchIndex(request);
+    }
+    const chart = await this.helm.downloadChart(
+      request,
+      resolveChartVersion(index.index, name, range),
+    );
+    return {
+      revision: chart.revision,
+      dir: chart.artifact.path,
+      digest: chart.artifact.digest,
+      archive: basename(chart.archivePath),
+    };
+  }
+
+  private async openCredentials(source: Source): Promise<SourceCredentials | undefined> {
+    const envelope = await this.sources.findCredentials(source.tenantId, source.id);
+    try {
+      return envelope === null ? undefined : this.codec.open(source.id, envelope);
+    } catch {
+      throw new SourceError(
+        'CredentialsUnavailable',
+        `The credentials of source "${source.name}" cannot be decrypted`,
+      );
+    }
   }
 
   private found(name: string, source: Source | undefined): Source {

@@ -95,7 +95,7 @@ export class HelmRepoServer {
     await writeFile(join(chartDir, 'values.yaml'), 'message: hello\n');
     await writeFile(
       join(chartDir, 'templates', 'configmap.yaml'),
-      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  message: {{ .Values.message | quote }}\n',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  message: {{ .Values.message | quote }}\n  chart: {{ .Chart.Version | quote }}\n',
     );
     await this.helm(['package', chartDir, '--destination', this.dir]);
     return join(this.dir, `${name}-${version}.tgz`);

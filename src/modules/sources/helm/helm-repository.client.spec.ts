@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
-import { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
+import {
+  chartArchiveName,
+  chartRevision,
+  HelmRepositoryClient,
+} from 'src/modules/sources/helm/helm-repository.client';
 import { Clock } from 'src/modules/sources/ports/clock';
 import { HostResolver } from 'src/modules/sources/ports/host-resolver';
 import { HttpClient } from 'src/modules/sources/ports/http-client';
@@ -143,5 +147,44 @@ describe('HelmRepositoryClient (HTTP replaced)', () => {
       .catch((e: unknown) => e)) as Error;
     expect(error).toMatchObject({ code: SourceErrorCode.Unreachable });
     expect(error.message).not.toContain(credentials.password);
+  });
+
+  it('reads the cached index without a request, and downloads one archive per digest however many ask', async () => {
+    http.routes.set(
+      'https://charts.example.com/index.yaml',
+      () => new Response(index('app-1.0.0.tgz')),
+    );
+    http.routes.set('https://charts.example.com/app-1.0.0.tgz', () => new Response(CHART));
+    const request = { url: 'https://charts.example.com/' };
+    expect(await sut.cachedIndex(request)).toBeUndefined();
+    const fetched = await sut.fetchIndex(request);
+    const cached = await sut.cachedIndex(request);
+    expect(cached?.digest).toBe(fetched.digest);
+    expect(cached?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(cached?.sizeBytes).toBe(fetched.sizeBytes);
+    const requestsBefore = http.requests.length;
+
+    const chart = cached?.index.entries.app?.[0];
+    if (chart === undefined) {
+      throw new Error('chart app missing from the cached index');
+    }
+    const results = await Promise.all([1, 2, 3].map(() => sut.downloadChart(request, chart)));
+    const again = await sut.downloadChart(request, chart);
+
+    const downloads = http.requests.slice(requestsBefore).map((r) => r.url);
+    expect(downloads).toEqual(['https://charts.example.com/app-1.0.0.tgz']);
+    expect(new Set(results.map((r) => r.revision))).toEqual(new Set([`1.0.0@sha256:${DIGEST}`]));
+    expect(again).toMatchObject({ downloaded: false, revision: `1.0.0@sha256:${DIGEST}` });
+    expect(again.archivePath).toBe(join(again.artifact.path, 'app-1.0.0.tgz'));
+  });
+});
+
+describe('chart revision strings', () => {
+  it('are <version>@sha256:<archive digest>, archives named <name>-<version>.tgz', () => {
+    expect(chartRevision('1.2.0', DIGEST)).toBe(`1.2.0@sha256:${DIGEST}`);
+    expect(chartArchiveName({ name: 'web', version: '1.2.0+build.1' })).toBe(
+      'web-1.2.0+build.1.tgz',
+    );
+    expect(chartArchiveName({ name: '../x', version: '1.0.0' })).toBe('.._x-1.0.0.tgz');
   });
 });

@@ -36,8 +36,12 @@ export interface HelmRepositoryRequest {
 
 export interface HelmIndexResult {
   index: HelmIndex;
-  /** sha256 of the index bytes. */
+  /** `sha256:<hex>` of the index bytes. */
   digest: string;
+  /** Size of index.yaml in bytes. */
+  sizeBytes: number;
+  /** Directory of this replica's cached copy (index.yaml and its validators). */
+  cacheDir: string;
   /** True when the server answered 304 and the cached index was used. */
   notModified: boolean;
 }
@@ -78,6 +82,9 @@ function sha256(data: Buffer | string): string {
  */
 @Injectable()
 export class HelmRepositoryClient {
+  // One download per chart digest at a time, however many targets ask for it.
+  private readonly downloads = new Map<string, Promise<HelmChartResult>>();
+
   constructor(
     @Inject(SOURCES_OPTIONS) private readonly options: SourcesOptions,
     private readonly http: HttpClient,
@@ -154,6 +161,8 @@ export class HelmRepositoryClient {
       return {
         index: parseHelmIndex(cachedIndex.toString('utf8')),
         digest: `sha256:${sha256(cachedIndex)}`,
+        sizeBytes: cachedIndex.length,
+        cacheDir,
         notModified: true,
       };
     }
@@ -170,7 +179,30 @@ export class HelmRepositoryClient {
       meta.lastModified = lastModified;
     }
     await atomicWrite(join(cacheDir, 'meta.json'), Buffer.from(JSON.stringify(meta)));
-    return { index, digest: `sha256:${sha256(response.body)}`, notModified: false };
+    return {
+      index,
+      digest: `sha256:${sha256(response.body)}`,
+      sizeBytes: response.body.length,
+      cacheDir,
+      notModified: false,
+    };
+  }
+
+  /** This replica's cached index of a repository, without any request; undefined when absent. */
+  async cachedIndex(
+    request: HelmRepositoryRequest,
+  ): Promise<Omit<HelmIndexResult, 'notModified'> | undefined> {
+    const cacheDir = this.indexCacheDir(this.repositoryBase(request));
+    const cached = await readFile(join(cacheDir, 'index.yaml')).catch(() => undefined);
+    if (cached === undefined) {
+      return undefined;
+    }
+    return {
+      index: parseHelmIndex(cached.toString('utf8')),
+      digest: `sha256:${sha256(cached)}`,
+      sizeBytes: cached.length,
+      cacheDir,
+    };
   }
 
   async resolveChart(
@@ -191,8 +223,18 @@ export class HelmRepositoryClient {
     name: string,
     range: string,
   ): Promise<HelmChartResult> {
+    return this.downloadChart(request, await this.resolveChart(request, name, range));
+  }
+
+  /**
+   * The verified archive of a resolved chart version, as an artifact. Downloaded at most
+   * once per digest: a stored archive is reused, concurrent callers share one download.
+   */
+  async downloadChart(
+    request: HelmRepositoryRequest,
+    chart: HelmChartVersion,
+  ): Promise<HelmChartResult> {
     const base = this.repositoryBase(request);
-    const chart = await this.resolveChart(request, name, range);
     const digest = chart.digest?.toLowerCase().replace(/^sha256:/, '');
     if (digest === undefined || !/^[0-9a-f]{64}$/.test(digest)) {
       throw new SourceFetchError(
@@ -200,9 +242,29 @@ export class HelmRepositoryClient {
         `chart ${chart.name} ${chart.version} has no sha256 digest in the index; refusing an unverifiable archive`,
       );
     }
-    const revision = `${chart.version}@sha256:${digest}`;
+    const revision = chartRevision(chart.version, digest);
     const sourceKey = `helm:${sha256(`${base.toString()}\n${chart.name}`)}`;
-    const fileName = `${safeFileName(chart.name)}-${safeFileName(chart.version)}.tgz`;
+    const key = `${sourceKey}\n${revision}`;
+    const running = this.downloads.get(key);
+    if (running !== undefined) {
+      return running;
+    }
+    const download = this.storeChart(request, base, chart, digest, sourceKey, revision).finally(
+      () => this.downloads.delete(key),
+    );
+    this.downloads.set(key, download);
+    return download;
+  }
+
+  private async storeChart(
+    request: HelmRepositoryRequest,
+    base: URL,
+    chart: HelmChartVersion,
+    digest: string,
+    sourceKey: string,
+    revision: string,
+  ): Promise<HelmChartResult> {
+    const fileName = chartArchiveName(chart);
     const cached = await this.store.lookup(sourceKey, revision);
     if (cached !== undefined) {
       return {
@@ -415,6 +477,16 @@ function displayUrl(raw: string): string {
   } catch {
     return raw.replace(/\/\/[^/@]*@/, '//***@').slice(0, 200);
   }
+}
+
+/** `<version>@sha256:<hex>`: the revision of a chart version, given its archive digest. */
+export function chartRevision(version: string, digestHex: string): string {
+  return `${version}@sha256:${digestHex}`;
+}
+
+/** File name of a chart archive inside its artifact: `<name>-<version>.tgz`, made safe. */
+export function chartArchiveName(chart: Pick<HelmChartVersion, 'name' | 'version'>): string {
+  return `${safeFileName(chart.name)}-${safeFileName(chart.version)}.tgz`;
 }
 
 function safeFileName(value: string): string {
