@@ -89,8 +89,13 @@ describe('isolation and replicas: one broken cluster breaks only itself; two rep
       });
       expect(res.status, res.text).toBe(201);
     }
-    // Let both replicas work for a while, then kill one mid-run.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Let the second replica finish some work, then kill it while it runs more.
+    await fleet.eventually(
+      'the second replica to reconcile a target',
+      () =>
+        Promise.resolve(second.output().includes('"msg":"target reconciled"') ? true : undefined),
+      60_000,
+    );
     await second.stop('SIGKILL');
 
     for (let r = 1; r < 10; r++) {
