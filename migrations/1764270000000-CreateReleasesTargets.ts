@@ -45,6 +45,8 @@ export class CreateReleasesTargets1764270000000 implements MigrationInterface {
         "tenant_id" uuid NOT NULL,
         "release_id" uuid NOT NULL,
         "cluster_id" uuid NOT NULL,
+        "release_name" text NOT NULL,
+        "cluster_name" text NOT NULL,
         "removing" boolean NOT NULL DEFAULT false,
         "applied_revision" text,
         "last_attempted_revision" text,
@@ -73,7 +75,9 @@ export class CreateReleasesTargets1764270000000 implements MigrationInterface {
           REFERENCES "cluster" ("id") ON DELETE CASCADE ON UPDATE NO ACTION
       )`);
     await q.query(`CREATE INDEX "IDX_target_cluster" ON "target" ("cluster_id")`);
-    await q.query(`CREATE INDEX "IDX_target_tenant" ON "target" ("tenant_id")`);
+    await q.query(
+      `CREATE INDEX "IDX_target_tenant_names" ON "target" ("tenant_id", "release_name", "cluster_name")`,
+    );
     await q.query(`CREATE INDEX "IDX_target_due" ON "target" ("next_run_at")`);
     await q.query(`
       CREATE TABLE "target_run" (

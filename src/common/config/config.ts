@@ -172,7 +172,7 @@ export const CONFIG_VARIABLES = {
     'PostgreSQL connection URL (`postgres://user:pass@host:5432/db`). Unset: an embedded single-replica PostgreSQL is started in `GITFLEET_DATA_DIR` (development only).',
     true,
   ),
-  databasePoolSize: v('DATABASE_POOL_SIZE', '10', 'Maximum PostgreSQL connections per replica.'),
+  databasePoolSize: v('DATABASE_POOL_SIZE', '20', 'Maximum PostgreSQL connections per replica.'),
   dataDir: v(
     'GITFLEET_DATA_DIR',
     '.data',
@@ -292,7 +292,7 @@ export const CONFIG_VARIABLES = {
   ),
   reconcileConcurrency: v(
     'RECONCILE_CONCURRENCY',
-    '64',
+    '128',
     'Targets reconciled at once by one replica.',
   ),
   reconcilePerClusterConcurrency: v(

@@ -37,7 +37,9 @@ export class DiffService {
         ...(await Promise.all(
           batch.map(async (t) => {
             try {
-              return await this.reconciler.plan(tenantId, release, t);
+              // Listings leave the inventory out; the plan needs the whole target.
+              const full = await this.targets.get(tenantName, releaseName, t.clusterName);
+              return await this.reconciler.plan(tenantId, release, full);
             } catch (error) {
               return {
                 cluster: t.clusterName,

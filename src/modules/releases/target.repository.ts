@@ -51,6 +51,29 @@ export interface ReleaseReadiness {
 
 const HISTORY_LIMIT = 10;
 
+// Everything a listing shows; the inventory can be large and has its own endpoint.
+const LIST_COLUMNS: (keyof TargetEntity)[] = [
+  'id',
+  'tenantId',
+  'releaseId',
+  'clusterId',
+  'releaseName',
+  'clusterName',
+  'removing',
+  'appliedRevision',
+  'lastAttemptedRevision',
+  'observedGeneration',
+  'conditions',
+  'readyStatus',
+  'lastResult',
+  'counts',
+  'lastDurationMs',
+  'lastError',
+  'suspended',
+  'lastReconciledAt',
+  'nextRunAt',
+];
+
 @Injectable()
 export class TargetRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -85,27 +108,27 @@ export class TargetRepository {
       where = 'FALSE';
     }
     const deleting = release.deletionRequestedAt !== null;
-    const selected = deleting
+    const clusters = deleting
       ? []
-      : (
-          await this.m(manager).query<{ id: string }[]>(
-            `SELECT c.id FROM cluster c
+      : await this.m(manager).query<{ id: string; name: string }[]>(
+          `SELECT c.id, c.name FROM cluster c
                JOIN "grant" g ON g.cluster_id = c.id AND g.tenant_id = $1
              WHERE ${where}`,
-            params,
-          )
-        ).map((r) => r.id);
+          params,
+        );
 
+    const selected = clusters.map((c) => c.id);
     let added = 0;
     if (selected.length > 0) {
       const rows = await this.m(manager).query<{ id: string }[]>(
-        `INSERT INTO target (id, tenant_id, release_id, cluster_id, next_run_at)
-         SELECT gen_random_uuid(), $1, $2, cluster_id, now() FROM unnest($3::uuid[]) AS cluster_id
+        `INSERT INTO target (id, tenant_id, release_id, cluster_id, release_name, cluster_name, next_run_at)
+         SELECT gen_random_uuid(), $1, $2, c.id, $3, c.name, now()
+         FROM unnest($4::uuid[], $5::text[]) AS c(id, name)
          ON CONFLICT ON CONSTRAINT "UQ_target_release_cluster" DO UPDATE
            SET removing = false, next_run_at = now()
            WHERE target.removing
          RETURNING id`,
-        [release.tenantId, release.id, selected],
+        [release.tenantId, release.id, release.name, selected, clusters.map((c) => c.name)],
       );
       added = rows.length;
     }
@@ -117,23 +140,22 @@ export class TargetRepository {
     return { added, removed: removed[1] };
   }
 
+  /** One page of a tenant's targets by (release, cluster) name; the inventory is left out. */
   async list(
     tenantId: string,
     filters: TargetFilters,
     limit: number,
     token: string | undefined,
-  ): Promise<Page<TargetEntity & { clusterName: string; releaseName: string }>> {
+  ): Promise<Page<TargetEntity>> {
     const digest = filterDigest({ tenantId, ...filters });
     const cursor = decodeContinueToken(token, digest, 2);
     const qb = this.m()
       .getRepository(TargetEntity)
       .createQueryBuilder('t')
-      .innerJoin('t.cluster', 'c')
-      .innerJoin('t.release', 'r')
-      .addSelect(['c.name', 'r.name'])
+      .select(LIST_COLUMNS.map((c) => `t.${c}`))
       .where('t.tenant_id = :tenantId', { tenantId })
-      .orderBy('r.name', 'ASC')
-      .addOrderBy('c.name', 'ASC')
+      .orderBy('t.release_name', 'ASC')
+      .addOrderBy('t.cluster_name', 'ASC')
       .limit(limit + 1);
     if (filters.releaseId !== undefined) {
       qb.andWhere('t.release_id = :releaseId', { releaseId: filters.releaseId });
@@ -145,7 +167,7 @@ export class TargetRepository {
       qb.andWhere('t.ready_status = :ready', { ready: filters.ready });
     }
     if (cursor !== undefined) {
-      qb.andWhere('(r.name, c.name) > (:afterRelease, :afterCluster)', {
+      qb.andWhere('(t.release_name, t.cluster_name) > (:afterRelease, :afterCluster)', {
         afterRelease: cursor[0],
         afterCluster: cursor[1],
       });
@@ -154,9 +176,9 @@ export class TargetRepository {
     return toPage(
       rows,
       limit,
-      (t) => [t.release!.name, t.cluster!.name],
+      (t) => [t.releaseName, t.clusterName],
       digest,
-      (t) => Object.assign(t, { clusterName: t.cluster!.name, releaseName: t.release!.name }),
+      (t) => t,
     );
   }
 

@@ -669,6 +669,7 @@ export class FleetBench {
       {
         id: 'gen_random_uuid()',
         release_id: 'r.id',
+        release_name: 'r.name',
         next_run_at: `now() + interval '1 day'`,
         ready_status: `CASE WHEN random() < 0.9 THEN 'True' ELSE 'False' END`,
         lease_owner: 'NULL',

@@ -50,7 +50,8 @@ export type TargetResult = 'Succeeded' | 'Failed' | 'Skipped';
 @Entity({ name: 'target' })
 @Unique('UQ_target_release_cluster', ['releaseId', 'clusterId'])
 @Index('IDX_target_cluster', ['clusterId'])
-@Index('IDX_target_tenant', ['tenantId'])
+// Listing pages through a tenant's targets by name without joins or sorts.
+@Index('IDX_target_tenant_names', ['tenantId', 'releaseName', 'clusterName'])
 @Index('IDX_target_due', ['nextRunAt'])
 export class TargetEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'PK_target' })
@@ -73,6 +74,13 @@ export class TargetEntity {
   @ManyToOne(() => ClusterEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'cluster_id', foreignKeyConstraintName: 'FK_target_cluster' })
   cluster?: ClusterEntity;
+
+  /** Names are immutable on both sides, so copies here stay true and make listing cheap. */
+  @Column({ type: 'text', name: 'release_name' })
+  releaseName!: string;
+
+  @Column({ type: 'text', name: 'cluster_name' })
+  clusterName!: string;
 
   /** The cluster is no longer selected: prune what was applied, then delete the row. */
   @Column({ type: 'boolean', default: false })
