@@ -6,7 +6,7 @@ import { ReleasesController } from './releases.controller';
 import { ReleasesService } from './releases.service';
 import { TargetRepository } from './target.repository';
 import { TargetsService } from './targets.service';
-import { RELEASE_SOURCE_LOOKUP, ReleaseSourceLookup } from './release-source.port';
+import { RELEASE_SOURCE_LOOKUP } from './release-source.port';
 import { SourcesModule } from 'src/modules/sources/sources.module';
 import { SourcesService } from 'src/modules/sources/sources.service';
 
@@ -18,19 +18,8 @@ import { SourcesService } from 'src/modules/sources/sources.service';
     TargetRepository,
     ReleasesService,
     TargetsService,
-    {
-      provide: RELEASE_SOURCE_LOOKUP,
-      inject: [SourcesService],
-      useFactory: (sources: SourcesService): ReleaseSourceLookup => ({
-        idOf: async (tenantId, name) => (await sources.get(tenantId, name)).id,
-        namesByIds: async (tenantId, ids) =>
-          new Map(
-            await Promise.all(
-              ids.map(async (id) => [id, (await sources.getById(tenantId, id)).name] as const),
-            ),
-          ),
-      }),
-    },
+    // SourcesService answers both lookups itself (names in one query).
+    { provide: RELEASE_SOURCE_LOOKUP, useExisting: SourcesService },
   ],
   exports: [ReleasesService, TargetsService, ReleaseRepository, TargetRepository],
 })
