@@ -61,11 +61,16 @@ describe('child process limits', () => {
     const started = Date.now();
     const first = sut.render(makeRequest(scratch, { release: { path: 'app' } }));
     const second = sut.render(makeRequest(scratch, { release: { path: 'app' } }));
-    await expect(first).rejects.toMatchObject({
+    // Both assertions attach their handlers now: under load the second render can
+    // time out before the first assertion has resumed, which would be an unhandled
+    // rejection.
+    const firstRejects = expect(first).rejects.toMatchObject({
       code: 'Timeout',
       message: 'kustomize did not finish within 300 ms and was killed',
     });
-    await expect(second).rejects.toMatchObject({ code: 'Timeout' });
+    const secondRejects = expect(second).rejects.toMatchObject({ code: 'Timeout' });
+    await firstRejects;
+    await secondRejects;
     // One slot: the second run waited for the first one's slot.
     expect(Date.now() - started).toBeGreaterThanOrEqual(600);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -95,8 +100,10 @@ describe('child process limits', () => {
       env: {},
     });
     expect(runner.queued).toBe(1);
-    await expect(hang).rejects.toMatchObject({ code: 'Timeout' });
-    await expect(quick).resolves.toMatchObject({ exitCode: 0 });
+    const hangRejects = expect(hang).rejects.toMatchObject({ code: 'Timeout' });
+    const quickResolves = expect(quick).resolves.toMatchObject({ exitCode: 0 });
+    await hangRejects;
+    await quickResolves;
     expect((await quick).stdout.toString()).toBe('ok\n');
     expect(runner.running).toBe(0);
   });
