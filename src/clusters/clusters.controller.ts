@@ -13,7 +13,7 @@ import {
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited } from 'src/modules/events/audit.decorator';
-import { ApiErrorResponses } from 'src/tenants/api-errors';
+import { ApiErrorResponses } from 'src/common/api/api-errors';
 import type { Cluster } from './cluster.types';
 import { ClustersService } from './clusters.service';
 import {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
-import { isUniqueViolation } from 'src/tenants/db-errors';
-import { decodeContinueToken, filterDigest, Page, toPage } from 'src/tenants/pagination';
+import { isUniqueViolation } from 'src/common/database/db-errors';
+import { decodeContinueToken, filterDigest, Page, toPage } from 'src/common/api/pagination';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { TenantError } from 'src/tenants/tenants.errors';
 import { ClusterRepository } from './cluster.repository';

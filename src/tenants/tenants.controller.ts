@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited } from 'src/modules/events/audit.decorator';
-import { ApiErrorResponses } from './api-errors';
+import { ApiErrorResponses } from 'src/common/api/api-errors';
 import {
   CreateTenantDto,
   DeleteTenantQueryDto,

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { isForeignKeyViolation, isUniqueViolation } from './db-errors';
-import { decodeContinueToken, filterDigest, Page, toPage } from './pagination';
+import { isForeignKeyViolation, isUniqueViolation } from 'src/common/database/db-errors';
+import { decodeContinueToken, filterDigest, Page, toPage } from 'src/common/api/pagination';
 import { TenantRepository } from './tenant.repository';
 import type { NewTenant, RoleBinding, Tenant, TenantPatch } from './tenant.types';
 import { TenantError } from './tenants.errors';

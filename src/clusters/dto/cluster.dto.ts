@@ -13,7 +13,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/tenants/pagination';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/common/api/pagination';
 import { ClusterApiStatusDto } from '../capi/dto/capi.dto';
 import { CLUSTER_SOURCES, type ClusterSource } from '../entities/cluster.entity';
 import { KUBECONFIG_MAX_BYTES } from '../kubeconfig/kubeconfig-sanitizer';

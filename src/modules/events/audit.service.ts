@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { decodeContinueToken, filterDigest, Page, toPage } from 'src/tenants/pagination';
+import { decodeContinueToken, filterDigest, Page, toPage } from 'src/common/api/pagination';
 import { AuditFilter, AuditRepository, AuditRow, NewAuditEntry } from './audit.repository';
 
 /** The audit trail of mutating API calls. Entries carry no secrets: callers pass allow-listed summaries. */

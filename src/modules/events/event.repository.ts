@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { decodeContinueToken, filterDigest, type Page, toPage } from 'src/tenants/pagination';
+import { decodeContinueToken, filterDigest, type Page, toPage } from 'src/common/api/pagination';
 import { EventEntity } from './entities/event.entity';
 
 export type NewEvent = Omit<EventEntity, 'id' | 'occurredAt' | 'metadata'> & {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { Page } from 'src/tenants/pagination';
+import type { Page } from 'src/common/api/pagination';
 import type { EventEntity } from './entities/event.entity';
 import { EventFilter, EventRepository, NewEvent } from './event.repository';
 

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from 'src/common/auth/access.decorator';
 import { CurrentPrincipal } from 'src/common/auth/current-principal.decorator';
 import { isPlatformAdmin, type Principal } from 'src/common/auth/principal';
-import { ApiErrorResponses } from 'src/tenants/api-errors';
+import { ApiErrorResponses } from 'src/common/api/api-errors';
 import { MeDto } from './dto/me.dto';
 import { TenantAccessService } from './tenant-access.service';
 

@@ -4,7 +4,7 @@ import { toClusterDto } from 'src/clusters/clusters.controller';
 import { ClusterDto, ClusterListDto } from 'src/clusters/dto/cluster.dto';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited } from 'src/modules/events/audit.decorator';
-import { ApiErrorResponses } from 'src/tenants/api-errors';
+import { ApiErrorResponses } from 'src/common/api/api-errors';
 import { RoleBindingsDto, TenantClusterRegistrationDto } from './dto/tenant-self-service.dto';
 import { TenantSelfService } from './tenant-self.service';
 

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { Page, decodeContinueToken, filterDigest, toPage } from 'src/tenants/pagination';
+import { Page, decodeContinueToken, filterDigest, toPage } from 'src/common/api/pagination';
 import { ReleaseEntity } from './entities/release.entity';
 
 export type ReleaseSpec = Omit<

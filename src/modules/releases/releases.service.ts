@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { labelKeyProblem, labelValueProblem } from 'src/clusters/labels/labels';
 import type { FieldProblem } from 'src/common/errors/app-error';
 import { releaseVariableProblems } from 'src/modules/rendering/variables';
-import type { Page } from 'src/tenants/pagination';
+import type { Page } from 'src/common/api/pagination';
 import { TenantsService } from 'src/tenants/tenants.service';
 import type { CreateReleaseDto, ReleaseSpecDto } from './dto/release.dto';
 import type { ReleaseEntity } from './entities/release.entity';

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { selectorToSql } from 'src/clusters/labels/label-selector';
-import { Page, decodeContinueToken, filterDigest, toPage } from 'src/tenants/pagination';
+import { Page, decodeContinueToken, filterDigest, toPage } from 'src/common/api/pagination';
 import { toLabelSelector } from './cluster-selector';
 import type { ReleaseEntity } from './entities/release.entity';
 import { TargetRunEntity } from './entities/target-run.entity';

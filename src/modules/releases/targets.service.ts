@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ClustersService } from 'src/clusters/clusters.service';
-import type { Page } from 'src/tenants/pagination';
+import type { Page } from 'src/common/api/pagination';
 import { TenantsService } from 'src/tenants/tenants.service';
 import type { TargetRunEntity } from './entities/target-run.entity';
 import type { ConditionStatus, TargetEntity } from './entities/target.entity';

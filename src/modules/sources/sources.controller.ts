@@ -17,7 +17,7 @@ import {
 } from 'src/modules/sources/source.mapper';
 import { SourcesService } from 'src/modules/sources/sources.service';
 import { type TenantScope, TenantScopePipe } from 'src/modules/sources/tenant-scope.pipe';
-import { ApiErrorResponses } from 'src/tenants/api-errors';
+import { ApiErrorResponses } from 'src/common/api/api-errors';
 import { PageQueryDto } from 'src/tenants/dto/tenant.dto';
 
 const SPEC_FIELDS = [

@@ -28,8 +28,8 @@ import type {
 import { SourceError } from 'src/modules/sources/sources-api.errors';
 import { isSourceFetchError } from 'src/modules/sources/sources.errors';
 import { hostRefusal } from 'src/modules/sources/url-policy';
-import { isUniqueViolation } from 'src/tenants/db-errors';
-import { decodeContinueToken, filterDigest, type Page, toPage } from 'src/tenants/pagination';
+import { isUniqueViolation } from 'src/common/database/db-errors';
+import { decodeContinueToken, filterDigest, type Page, toPage } from 'src/common/api/pagination';
 
 /** What the reconcile engine renders from: a revision and its read-only directory. */
 export interface SourceArtifact {

@@ -15,7 +15,7 @@ import {
 } from 'class-validator';
 import { DNS_SUBDOMAIN_PATTERN } from 'src/clusters/dto/cluster.dto';
 import { DNS_LABEL_PATTERN } from 'src/tenants/dto/tenant.dto';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/tenants/pagination';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/common/api/pagination';
 
 export class UpdateGrantDto {
   /** Namespace names (DNS-1123 labels), at least one. */

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ClusterError } from 'src/clusters/clusters.errors';
 import { ClustersService } from 'src/clusters/clusters.service';
-import { isForeignKeyViolation, isUniqueViolation } from 'src/tenants/db-errors';
-import { decodeContinueToken, filterDigest, Page, toPage } from 'src/tenants/pagination';
+import { isForeignKeyViolation, isUniqueViolation } from 'src/common/database/db-errors';
+import { decodeContinueToken, filterDigest, Page, toPage } from 'src/common/api/pagination';
 import { TenantError } from 'src/tenants/tenants.errors';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { GrantRepository } from './grant.repository';

@@ -11,7 +11,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/tenants/pagination';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/common/api/pagination';
 import { AUDIT_OUTCOMES, type AuditOutcome } from '../entities/audit-entry.entity';
 
 export class ListAuditQueryDto {

@@ -4,7 +4,7 @@ import { Access } from 'src/common/auth/access.decorator';
 import { CurrentPrincipal, CurrentTenantAccess } from 'src/common/auth/current-principal.decorator';
 import type { Principal, TenantAccess } from 'src/common/auth/principal';
 import { Audited } from 'src/modules/events/audit.decorator';
-import { ApiErrorResponses } from 'src/tenants/api-errors';
+import { ApiErrorResponses } from 'src/common/api/api-errors';
 import { TenantsService } from 'src/tenants/tenants.service';
 import type { ApiToken } from './api-token.repository';
 import { ApiTokensService } from './api-tokens.service';

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { roleAtLeast } from 'src/common/auth/access.decorator';
 import { type Principal, principalLabel, type PrincipalRole } from 'src/common/auth/principal';
-import { isUniqueViolation } from 'src/tenants/db-errors';
+import { isUniqueViolation } from 'src/common/database/db-errors';
 import { IdentityError } from 'src/modules/identity/identity.errors';
 import { ApiToken, ApiTokenRepository, TokenRole } from './api-token.repository';
 

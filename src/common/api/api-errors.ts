@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { ErrorBodyDto } from './dto/error-body.dto';
+import { ErrorBodyDto } from './error-body.dto';
 
 /**
  * Documents a route's error responses: HTTP status → error codes it can
