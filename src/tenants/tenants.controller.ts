@@ -3,10 +3,10 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited } from 'src/modules/events/audit.decorator';
 import { ApiErrorResponses } from 'src/common/api/api-errors';
+import { PageQueryDto } from 'src/common/api/page-query.dto';
 import {
   CreateTenantDto,
   DeleteTenantQueryDto,
-  PageQueryDto,
   TenantDto,
   TenantListDto,
   TenantNameParamDto,

@@ -1,19 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
   MinLength,
 } from 'class-validator';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/common/api/pagination';
+import { PageDto } from 'src/common/api/page.dto';
+import { PageQueryDto } from 'src/common/api/page-query.dto';
 import { ClusterApiStatusDto } from '../capi/dto/capi.dto';
 import { CLUSTER_SOURCES, type ClusterSource } from '../entities/cluster.entity';
 import { KUBECONFIG_MAX_BYTES } from '../kubeconfig/kubeconfig-sanitizer';
@@ -80,7 +77,7 @@ export class PatchClusterDto {
   labels!: Record<string, string | null>;
 }
 
-export class ListClustersQueryDto {
+export class ListClustersQueryDto extends PageQueryDto {
   /** Kubernetes label selector, e.g. `env=prod,tier in (a,b),!legacy`. */
   @IsOptional()
   @IsString()
@@ -98,20 +95,6 @@ export class ListClustersQueryDto {
   @IsString()
   @MaxLength(64)
   condition?: string;
-
-  /** Page size. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_LIMIT)
-  limit: number = DEFAULT_PAGE_LIMIT;
-
-  /** Token from the previous page's `continue` (same filters). */
-  @IsOptional()
-  @IsString()
-  @MaxLength(2048)
-  continue?: string;
 }
 
 export class ClusterNameParamDto {
@@ -163,9 +146,7 @@ export class ClusterDto {
   capi!: ClusterApiStatusDto | null;
 }
 
-export class ClusterListDto {
+export class ClusterListDto extends PageDto {
   @ApiProperty({ type: [ClusterDto] })
   items!: ClusterDto[];
-  /** Present when more clusters exist: pass it as `continue` with the same filters. */
-  continue?: string;
 }

@@ -36,7 +36,7 @@ export class EventsController {
   ): Promise<EventListDto> {
     const { limit, continue: token, ...filter } = q;
     const page = await this.events.listForTenant(await this.tenants.idOf(tenant), filter, {
-      limit: limit ?? 50,
+      limit,
       continue: token,
     });
     return {
@@ -50,7 +50,7 @@ export class EventsController {
   @ApiOperation({ summary: 'Events of every tenant and the platform, newest first' })
   async listAll(@Query() q: ListEventsQueryDto): Promise<EventListDto> {
     const { limit, continue: token, ...filter } = q;
-    const page = await this.events.listAll(filter, { limit: limit ?? 50, continue: token });
+    const page = await this.events.listAll(filter, { limit, continue: token });
     return {
       items: page.items.map(toDto),
       ...(page.continue === undefined ? {} : { continue: page.continue }),

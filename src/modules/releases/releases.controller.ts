@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { Type } from 'class-transformer';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { PageQueryDto } from 'src/common/api/page-query.dto';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited } from 'src/modules/events/audit.decorator';
 import { CreateReleaseDto, ReleaseDto, ReleaseListDto, UpdateReleaseDto } from './dto/release.dto';
@@ -17,20 +17,7 @@ import { TargetView, TargetsService } from './targets.service';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-export class ReleasePageQueryDto {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
-  @IsOptional()
-  @IsString()
-  continue?: string;
-}
-
-export class TargetQueryDto extends ReleasePageQueryDto {
+export class TargetQueryDto extends PageQueryDto {
   @IsOptional()
   @Matches(DNS_LABEL)
   release?: string;
@@ -138,11 +125,8 @@ export class ReleasesController {
 
   @Get('releases')
   @ApiOperation({ summary: 'List releases with their target readiness' })
-  async list(
-    @Param('tenant') tenant: string,
-    @Query() q: ReleasePageQueryDto,
-  ): Promise<ReleaseListDto> {
-    const page = await this.releases.list(tenant, q.limit ?? 50, q.continue);
+  async list(@Param('tenant') tenant: string, @Query() q: PageQueryDto): Promise<ReleaseListDto> {
+    const page = await this.releases.list(tenant, q.limit, q.continue);
     return { items: page.items.map(toReleaseDto), continue: page.continue };
   }
 
@@ -208,9 +192,9 @@ export class ReleasesController {
   async releaseTargets(
     @Param('tenant') tenant: string,
     @Param('name') name: string,
-    @Query() q: ReleasePageQueryDto,
+    @Query() q: PageQueryDto,
   ): Promise<TargetListDto> {
-    const page = await this.targets.list(tenant, { release: name }, q.limit ?? 50, q.continue);
+    const page = await this.targets.list(tenant, { release: name }, q.limit, q.continue);
     return { items: page.items.map(toTargetDto), continue: page.continue };
   }
 
@@ -223,7 +207,7 @@ export class ReleasesController {
     const page = await this.targets.list(
       tenant,
       { release: q.release, cluster: q.cluster, ready: q.ready },
-      q.limit ?? 50,
+      q.limit,
       q.continue,
     );
     return { items: page.items.map(toTargetDto), continue: page.continue };

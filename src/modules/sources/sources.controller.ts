@@ -18,7 +18,7 @@ import {
 import { SourcesService } from 'src/modules/sources/sources.service';
 import { type TenantScope, TenantScopePipe } from 'src/modules/sources/tenant-scope.pipe';
 import { ApiErrorResponses } from 'src/common/api/api-errors';
-import { PageQueryDto } from 'src/tenants/dto/tenant.dto';
+import { PageQueryDto } from 'src/common/api/page-query.dto';
 
 const SPEC_FIELDS = [
   'name',

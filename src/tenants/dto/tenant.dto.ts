@@ -14,7 +14,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/common/api/pagination';
+import { PageDto } from 'src/common/api/page.dto';
 import {
   SUBJECT_KINDS,
   type SubjectKind,
@@ -118,27 +118,9 @@ export class TenantDto {
   updatedAt!: Date;
 }
 
-export class TenantListDto {
+export class TenantListDto extends PageDto {
   @ApiProperty({ type: [TenantDto] })
   items!: TenantDto[];
-  /** Present when more tenants exist: pass it as `continue` to get the next page. */
-  continue?: string;
-}
-
-export class PageQueryDto {
-  /** Page size. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_LIMIT)
-  limit: number = DEFAULT_PAGE_LIMIT;
-
-  /** Token from the previous page's `continue`. */
-  @IsOptional()
-  @IsString()
-  @MaxLength(2048)
-  continue?: string;
 }
 
 export class DeleteTenantQueryDto {

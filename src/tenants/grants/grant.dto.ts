@@ -1,21 +1,17 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
   IsBoolean,
-  IsInt,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
 } from 'class-validator';
 import { DNS_SUBDOMAIN_PATTERN } from 'src/clusters/dto/cluster.dto';
 import { DNS_LABEL_PATTERN } from 'src/tenants/dto/tenant.dto';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/common/api/pagination';
+import { PageDto } from 'src/common/api/page.dto';
 
 export class UpdateGrantDto {
   /** Namespace names (DNS-1123 labels), at least one. */
@@ -70,11 +66,9 @@ export class GrantDto {
   updatedAt!: Date;
 }
 
-export class GrantListDto {
+export class GrantListDto extends PageDto {
   @ApiProperty({ type: [GrantDto] })
   items!: GrantDto[];
-  /** Present when more grants exist. */
-  continue?: string;
 }
 
 export class GrantParamsDto {
@@ -89,18 +83,4 @@ export class GrantTenantParamsDto extends GrantParamsDto {
   @MaxLength(63)
   @Matches(DNS_LABEL_PATTERN, { message: 'tenant must be a DNS-1123 label' })
   tenant!: string;
-}
-
-export class GrantPageQueryDto {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_LIMIT)
-  limit: number = DEFAULT_PAGE_LIMIT;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(2048)
-  continue?: string;
 }

@@ -3,11 +3,11 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited, AuditContext } from 'src/modules/events/audit.decorator';
 import { ApiErrorResponses } from 'src/common/api/api-errors';
+import { PageQueryDto } from 'src/common/api/page-query.dto';
 import {
   CreateGrantDto,
   GrantDto,
   GrantListDto,
-  GrantPageQueryDto,
   GrantParamsDto,
   GrantTenantParamsDto,
   UpdateGrantDto,
@@ -66,7 +66,7 @@ export class GrantsController {
   @Get()
   @ApiOperation({ summary: 'List the grants on this cluster by tenant name' })
   @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'ClusterNotFound' })
-  async list(@Param() p: GrantParamsDto, @Query() q: GrantPageQueryDto): Promise<GrantListDto> {
+  async list(@Param() p: GrantParamsDto, @Query() q: PageQueryDto): Promise<GrantListDto> {
     const page = await this.grants.listForCluster(p.cluster, {
       limit: q.limit,
       continue: q.continue,

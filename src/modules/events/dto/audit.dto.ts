@@ -1,20 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsDate,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from 'src/common/api/pagination';
+import { IsDate, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { PageDto } from 'src/common/api/page.dto';
+import { PageQueryDto } from 'src/common/api/page-query.dto';
 import { AUDIT_OUTCOMES, type AuditOutcome } from '../entities/audit-entry.entity';
 
-export class ListAuditQueryDto {
+export class ListAuditQueryDto extends PageQueryDto {
   /** Principal, e.g. `admin:admin-token`. */
   @IsOptional()
   @IsString()
@@ -58,20 +49,6 @@ export class ListAuditQueryDto {
   @Type(() => Date)
   @IsDate()
   until?: Date;
-
-  /** Page size. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_LIMIT)
-  limit: number = DEFAULT_PAGE_LIMIT;
-
-  /** Token from the previous page's `continue`. */
-  @IsOptional()
-  @IsString()
-  @MaxLength(2048)
-  continue?: string;
 }
 
 export class AuditEntryDto {
@@ -92,9 +69,7 @@ export class AuditEntryDto {
   changes!: Record<string, unknown>;
 }
 
-export class AuditEntryListDto {
+export class AuditEntryListDto extends PageDto {
   @ApiProperty({ type: [AuditEntryDto] })
   items!: AuditEntryDto[];
-  /** Present when more entries exist: pass it as `continue` with the same filters. */
-  continue?: string;
 }

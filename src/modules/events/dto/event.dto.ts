@@ -1,18 +1,8 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PageDto } from 'src/common/api/page.dto';
+import { PageQueryDto } from 'src/common/api/page-query.dto';
 
-export class ListEventsQueryDto {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
-  @IsOptional()
-  @IsString()
-  continue?: string;
-
+export class ListEventsQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(['Target', 'Release', 'Source', 'Cluster'])
   objectKind?: string;
@@ -39,7 +29,6 @@ export class EventDto {
   time!: string;
 }
 
-export class EventListDto {
+export class EventListDto extends PageDto {
   items!: EventDto[];
-  continue?: string;
 }

@@ -16,6 +16,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { PageDto } from 'src/common/api/page.dto';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN =
@@ -241,8 +242,6 @@ export class ReleaseDto {
   updatedAt!: string;
 }
 
-export class ReleaseListDto {
+export class ReleaseListDto extends PageDto {
   items!: ReleaseDto[];
-  /** Pass as `continue` to get the next page; absent on the last page. */
-  continue?: string;
 }

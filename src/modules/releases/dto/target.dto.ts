@@ -1,4 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { PageDto } from 'src/common/api/page.dto';
 
 export class TargetConditionDto {
   type!: string;
@@ -35,9 +36,8 @@ export class TargetDto {
   nextRunAt!: string;
 }
 
-export class TargetListDto {
+export class TargetListDto extends PageDto {
   items!: TargetDto[];
-  continue?: string;
 }
 
 export class InventoryEntryDto {

@@ -15,6 +15,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { PageDto } from 'src/common/api/page.dto';
 import {
   SOURCE_CREDENTIALS_KINDS,
   SOURCE_KINDS,
@@ -234,11 +235,9 @@ export class SourceDto {
   updatedAt!: Date;
 }
 
-export class SourceListDto {
+export class SourceListDto extends PageDto {
   @ApiProperty({ type: [SourceDto] })
   items!: SourceDto[];
-  /** Present when more sources exist: pass it as `continue` to get the next page. */
-  continue?: string;
 }
 
 export class TenantParamDto {
