@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { MAX_PAGE_LIMIT } from 'src/common/api/pagination';
 import { ReleasesService } from 'src/modules/releases/releases.service';
 import { TargetsService } from 'src/modules/releases/targets.service';
 import { TenantsService } from 'src/tenants/tenants.service';
@@ -26,9 +27,11 @@ export class DiffService {
   async diff(tenantName: string, releaseName: string, cluster?: string): Promise<TargetDiff[]> {
     const tenantId = await this.tenants.idOf(tenantName);
     const release = await this.releases.load(tenantId, releaseName);
+    // Whole targets in one query (the plan prunes against the inventory); at most the
+    // largest page of a target listing.
     const targets =
       cluster === undefined
-        ? (await this.targets.list(tenantName, { release: releaseName }, 500, undefined)).items
+        ? await this.targets.listForPlan(tenantId, release.id, MAX_PAGE_LIMIT)
         : [await this.targets.get(tenantName, releaseName, cluster)];
     const results: TargetDiff[] = [];
     for (let i = 0; i < targets.length; i += PLAN_CONCURRENCY) {
@@ -37,9 +40,7 @@ export class DiffService {
         ...(await Promise.all(
           batch.map(async (t) => {
             try {
-              // Listings leave the inventory out; the plan needs the whole target.
-              const full = await this.targets.get(tenantName, releaseName, t.clusterName);
-              return await this.reconciler.plan(tenantId, release, full);
+              return await this.reconciler.plan(tenantId, release, t);
             } catch (error) {
               return {
                 cluster: t.clusterName,

@@ -190,6 +190,19 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
       'unchanged',
     );
     expect(res.text).not.toContain('purple-secret');
+    // Without a cluster: every target, whole (a partial one fails to plan), in cluster order.
+    const all = await fleet.api('GET', `/tenants/${fleet.tenant}/releases/web/diff`);
+    expect(all.status, all.text).toBe(200);
+    const plans = all.body.items as any[];
+    expect(plans.map((p) => p.cluster)).toEqual(['prod-ap', 'prod-eu', 'prod-us']);
+    for (const p of plans) {
+      expect(p.error).toBeUndefined();
+      expect(p.revision).toBe(plan.revision);
+      expect((p.changes as any[]).find((c) => c.object.includes('web-config'))?.action).toBe(
+        p.cluster === 'prod-eu' ? 'update' : 'unchanged',
+      );
+    }
+    expect(all.text).not.toContain('purple-secret');
     // Nothing was changed by looking.
     expect(
       (live('prod-eu', 'ConfigMap', 'v1', 'web-config')?.data as Record<string, string>).color,
