@@ -16,6 +16,7 @@ import { ManifestCollector } from './manifest-parser';
 import { ProcessRunner, type RunResult } from './process-runner';
 import { RenderingError, RenderingErrorCode } from './rendering.errors';
 import { RENDERING_OPTIONS, type RenderingOptions } from './rendering.options';
+import { collectRenderSecrets, type SecretRedactor } from './secret-redaction';
 import type {
   KubeObject,
   RenderKind,
@@ -31,6 +32,29 @@ const KUBE_VERSION = /^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.+-]*)?$/;
 const API_VERSION = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\/[a-z0-9]+)?(\/[A-Za-z0-9]+)?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HELM_RELEASE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const MAX_TOOL_MESSAGE = 2_000;
+
+/** What a render had resolved when it failed: where its sensitive values may come from. */
+interface FailureScope {
+  artifactRoot?: string;
+  scanDir?: string;
+  valuesFiles: string[];
+}
+
+/**
+ * A tool's non-zero exit with its raw output. Never leaves `render`: it is
+ * turned into a RenderingError whose message is scrubbed of Secret values.
+ */
+class ToolFailure extends RenderingError {
+  constructor(
+    readonly tool: string,
+    readonly exitCode: number | null,
+    readonly output: string,
+    readonly truncated: boolean,
+  ) {
+    super(RenderingErrorCode.RenderFailed, `${tool} failed (exit ${exitCode ?? 'signal'})`);
+  }
+}
 
 /** JSON with object keys sorted, so equal objects give equal bytes. */
 export function canonicalJson(value: unknown): string {
@@ -69,14 +93,36 @@ export class RenderingService {
     private readonly runner: ProcessRunner,
   ) {}
 
+  /**
+   * Every RenderingError leaving here is scrubbed of the Secret values and Helm
+   * values the render could read (tools quote file lines and values in errors).
+   */
   async render(request: RenderRequest): Promise<RenderResult> {
+    const scope: FailureScope = { valuesFiles: [] };
+    try {
+      return await this.renderUnscrubbed(request, scope);
+    } catch (error) {
+      throw await this.scrubbed(error, request, scope);
+    }
+  }
+
+  private async renderUnscrubbed(
+    request: RenderRequest,
+    scope: FailureScope,
+  ): Promise<RenderResult> {
     const started = performance.now();
     const vars = buildVariables(request.target, request.release.variables);
     const collector = new ManifestCollector(this.options, vars);
     const realRoot = await realArtifactRoot(request.artifactRoot);
+    // Kustomize bases and chart files may lie anywhere in the artifact.
+    scope.artifactRoot = realRoot;
+    scope.scanDir = realRoot;
     const relPath = checkRelativePath(request.release.path, 'path');
     const renderDir = await resolveInArtifact(realRoot, relPath, 'path');
     const kind = await this.detectKind(request.release.kind, renderDir);
+    if (kind === 'plain') {
+      scope.scanDir = renderDir;
+    }
 
     const tempDir = await mkdtemp(join(this.options.tempRoot, 'gitfleet-render-'));
     try {
@@ -88,7 +134,7 @@ export class RenderingService {
           await this.renderKustomize(request, realRoot, relPath, tempDir, collector);
           break;
         case 'helm':
-          await this.renderHelm(request, realRoot, tempDir, collector);
+          await this.renderHelm(request, realRoot, tempDir, collector, scope);
           break;
       }
     } finally {
@@ -173,6 +219,7 @@ export class RenderingService {
     realRoot: string,
     tempDir: string,
     collector: ManifestCollector,
+    scope: FailureScope,
   ): Promise<void> {
     const helm = request.release.helm;
     if (helm === undefined) {
@@ -183,7 +230,7 @@ export class RenderingService {
 
     const chartRel = checkRelativePath(helm.chartPath ?? request.release.path, 'chart path');
     const chartReal = await resolveInArtifact(realRoot, chartRel, 'chart path');
-    const valuesReal: string[] = [];
+    const valuesReal = scope.valuesFiles;
     for (const file of helm.valuesFiles ?? []) {
       valuesReal.push(await resolveInArtifact(realRoot, file, 'values file'));
     }
@@ -277,17 +324,61 @@ export class RenderingService {
       return;
     }
     // Tool messages name paths in the temp copy; show them relative to the artifact.
-    const message = result.stderr
-      .split(copyRoot)
-      .join('<artifact>')
-      .split(tempDir)
-      .join('<render>')
-      .trim()
-      .slice(0, 2_000);
-    throw new RenderingError(
-      RenderingErrorCode.RenderFailed,
-      `${tool} failed (exit ${result.exitCode ?? 'signal'}): ${message || 'no error output'}`,
-    );
+    const output = result.stderr.split(copyRoot).join('<artifact>').split(tempDir).join('<render>');
+    const truncated = result.stderr.length >= this.options.maxStderrBytes;
+    throw new ToolFailure(tool, result.exitCode, output, truncated);
+  }
+
+  /** Failure path only: the artifact scan costs nothing on a successful render. */
+  private async scrubbed(
+    error: unknown,
+    request: RenderRequest,
+    scope: FailureScope,
+  ): Promise<unknown> {
+    if (!(error instanceof RenderingError)) {
+      return error;
+    }
+    // Our own timeout/abort messages quote no input; a scan would only add load.
+    if (error.code === RenderingErrorCode.Timeout || error.code === RenderingErrorCode.Aborted) {
+      return error;
+    }
+    let redactor: SecretRedactor | undefined;
+    try {
+      redactor = await collectRenderSecrets(
+        {
+          artifactRoot: scope.artifactRoot,
+          scanDir: scope.scanDir,
+          valuesFiles: scope.valuesFiles,
+          values: request.release.helm?.values,
+        },
+        this.options,
+      );
+    } catch {
+      redactor = undefined;
+    }
+    if (error instanceof ToolFailure) {
+      // Redact before cutting, so the cut cannot leave half a secret behind.
+      const text =
+        redactor === undefined
+          ? 'error output withheld'
+          : redactor
+              .redact(error.output, { truncated: error.truncated })
+              .trim()
+              .slice(0, MAX_TOOL_MESSAGE);
+      return new RenderingError(
+        RenderingErrorCode.RenderFailed,
+        `${error.message}: ${text || 'no error output'}`,
+      );
+    }
+    // Without a redactor our own messages stand: they name paths and objects, not contents.
+    if (redactor !== undefined) {
+      error.message = redactor.redact(error.message);
+      // The stack repeats the message as it was thrown.
+      if (error.stack !== undefined) {
+        error.stack = redactor.redact(error.stack);
+      }
+    }
+    return error;
   }
 }
 
