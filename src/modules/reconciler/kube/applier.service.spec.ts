@@ -123,6 +123,63 @@ describe('Applier', () => {
     expect(result.errors[0].message).not.toContain('c3VwZXJzZWNyZXQ=');
   });
 
+  describe('Secret values in error messages', () => {
+    const password = 'hunter2-SuperSecret';
+    const token = 'token-from-data';
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'db', namespace: 'ns' },
+      data: { token: Buffer.from(token).toString('base64') },
+      stringData: { password, pin: '123' },
+    };
+
+    it('redacts any Secret of the set, raw and decoded, from an error about another object', async () => {
+      const { sut, kube } = setup();
+      const echoed = `${password} ${token} ${Buffer.from(token).toString('base64')}`;
+      kube.failApply = (o) =>
+        o.metadata.name === 'app'
+          ? new KubeError('Invalid', `admission webhook "check.example.com" denied: saw ${echoed}`)
+          : undefined;
+      const result = await sut.apply(kube, [secret, cm('app')], { owner });
+      expect(result.ok).toBe(false);
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors[0]).toMatchObject({ ref: { kind: 'ConfigMap', name: 'app' } });
+      expect(result.errors[0].message).toBe(
+        'admission webhook "check.example.com" denied: saw [redacted] [redacted] [redacted]',
+      );
+    });
+
+    it('keeps short values, so messages stay readable', async () => {
+      const { sut, kube } = setup();
+      kube.failApply = (o) =>
+        o.metadata.name === 'app' ? new KubeError('Invalid', 'pin 123 refused') : undefined;
+      const result = await sut.apply(kube, [secret, cm('app')], { owner });
+      expect(result.errors[0].message).toBe('pin 123 refused');
+    });
+
+    it('redacts the cluster error the caller reports, and its stack', async () => {
+      const { sut, kube } = setup();
+      kube.failApply = (o) =>
+        o.metadata.name === 'db'
+          ? new KubeError('ServerError', `Internal error: failed to store ${password}`)
+          : undefined;
+      const result = await sut.apply(kube, [secret], { owner });
+      expect(result.clusterError?.code).toBe('ServerError');
+      expect(result.clusterError?.message).toBe('Internal error: failed to store [redacted]');
+      expect(result.clusterError?.stack).not.toContain(password);
+      expect(result.errors[0].message).toBe('Internal error: failed to store [redacted]');
+    });
+
+    it('changes nothing but the Invalid value pattern when the set holds no Secret', async () => {
+      const { sut, kube } = setup();
+      kube.failApply = () =>
+        new KubeError('Invalid', `spec.x: Invalid value: "v" near ${password}`);
+      const result = await sut.apply(kube, [cm('app')], { owner });
+      expect(result.errors[0].message).toBe(`spec.x: Invalid value: "<redacted>" near ${password}`);
+    });
+  });
+
   it('stops with the establish phase when a CRD never becomes Established, before the rest', async () => {
     const { sut, kube, clock } = setup();
     const crd: KubeObject = {

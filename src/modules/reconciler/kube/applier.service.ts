@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { SecretRedactor } from 'src/modules/rendering/secret-redaction';
 import { backoffDelay, KubeClock, mapLimit } from './kube-clock';
 import { isKubeError, KubeError, redactValues, type KubeErrorCode } from './kube.errors';
 import {
@@ -89,11 +90,13 @@ class ApplyRun {
   readonly results = new Map<string, ObjectApplyResult>();
   readonly errors: ObjectError[] = [];
   clusterError?: KubeError;
+  private redactor?: SecretRedactor;
 
   constructor(
     readonly api: KubeApi,
     readonly opts: ApplyOptions,
     readonly impersonate: string | undefined,
+    private readonly objects: readonly KubeObject[],
   ) {}
 
   get stopped(): boolean {
@@ -105,21 +108,31 @@ class ApplyRun {
     if (!(e instanceof KubeError)) {
       throw e;
     }
-    if (CLUSTER_CODES.has(e.code)) {
-      this.clusterError ??= e;
+    const message = this.redact(e.message);
+    if (CLUSTER_CODES.has(e.code) && this.clusterError === undefined) {
+      // The caller reports the cluster error's own message: scrub it in place too.
+      if (e.stack !== undefined) {
+        e.stack = this.redact(e.stack);
+      }
+      e.message = message;
+      this.clusterError = e;
     }
-    const secretValues =
-      item.ref.kind === 'Secret' && item.ref.group === ''
-        ? Object.values({
-            ...((item.obj.data as Record<string, string> | undefined) ?? {}),
-            ...((item.obj.stringData as Record<string, string> | undefined) ?? {}),
-          }).filter((v): v is string => typeof v === 'string')
-        : [];
-    this.errors.push({
-      ref: item.ref,
-      code: e.code,
-      message: redactValues(e.message, secretValues),
-    });
+    this.errors.push({ ref: item.ref, code: e.code, message });
+  }
+
+  /**
+   * A cluster may echo any object of the set in an error about another one (a
+   * webhook, a reference), so every Secret value of the set is redacted, raw and
+   * decoded. Built on the first failure only: a clean apply pays nothing.
+   */
+  private redact(message: string): string {
+    if (this.redactor === undefined) {
+      this.redactor = new SecretRedactor();
+      for (const obj of this.objects) {
+        this.redactor.addSecretObject(obj);
+      }
+    }
+    return this.redactor.redact(redactValues(message));
   }
 }
 
@@ -146,7 +159,7 @@ export class Applier {
     opts: ApplyOptions,
   ): Promise<ApplyResult> {
     const impersonate = opts.serviceAccount ? serviceAccountUser(opts.serviceAccount) : undefined;
-    const run = new ApplyRun(api, opts, impersonate);
+    const run = new ApplyRun(api, opts, impersonate, objects);
     const prevByKey = new Map((opts.previous ?? []).map((e) => [refKey(e), e]));
     const items: Item[] = [];
     const seen = new Set<string>();
