@@ -38,6 +38,18 @@ export interface ServiceAccountRef {
   name: string;
 }
 
+/**
+ * Redacts every Secret value (data raw and decoded, stringData) of an object set
+ * from a message; for any caller that reports cluster errors about that set.
+ */
+export function secretRedactorFor(objects: readonly KubeObject[]): SecretRedactor {
+  const redactor = new SecretRedactor();
+  for (const obj of objects) {
+    redactor.addSecretObject(obj);
+  }
+  return redactor;
+}
+
 export function serviceAccountUser(sa: ServiceAccountRef): string {
   return `system:serviceaccount:${sa.namespace}:${sa.name}`;
 }
@@ -126,12 +138,7 @@ class ApplyRun {
    * decoded. Built on the first failure only: a clean apply pays nothing.
    */
   private redact(message: string): string {
-    if (this.redactor === undefined) {
-      this.redactor = new SecretRedactor();
-      for (const obj of this.objects) {
-        this.redactor.addSecretObject(obj);
-      }
-    }
+    this.redactor ??= secretRedactorFor(this.objects);
     return this.redactor.redact(redactValues(message));
   }
 }
