@@ -107,6 +107,17 @@ export class ClusterRepository {
     return rows[0] === undefined ? undefined : toCluster(rows[0]);
   }
 
+  async findByIds(ids: readonly string[]): Promise<Cluster[]> {
+    if (ids.length === 0) {
+      return [];
+    }
+    const rows = await this.dataSource.query<ClusterRow[]>(
+      `${SELECT} WHERE c.id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return rows.map(toCluster);
+  }
+
   async lockByName(m: EntityManager, name: string): Promise<Cluster | undefined> {
     const rows = await m.query<ClusterRow[]>(`${SELECT} WHERE c.name = $1 FOR UPDATE OF c`, [name]);
     return rows[0] === undefined ? undefined : toCluster(rows[0]);

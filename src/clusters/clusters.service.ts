@@ -169,6 +169,12 @@ export class ClustersService implements OnModuleInit {
     return cluster;
   }
 
+  /** Clusters by id; ids of deleted clusters are absent. */
+  async getByIds(ids: readonly string[]): Promise<Map<string, Cluster>> {
+    const found = await this.clusters.findByIds([...new Set(ids)]);
+    return new Map(found.map((c) => [c.id, c]));
+  }
+
   /** Filtered, paginated list in name order (admin view). */
   async list(
     query: ClusterQuery,

@@ -10,6 +10,14 @@ import { ClaimedTarget, TargetRepository } from 'src/modules/releases/target.rep
 import { ReconcilerMetrics } from './reconciler.metrics';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 import { TargetReconciler } from './target.reconciler';
+import { ReconcileContextLoader, type ReconcileContext } from './reconcile-context.loader';
+
+/**
+ * A freed slot is refilled after this delay rather than at once, so the slots freed
+ * meanwhile are claimed and loaded together: one claim and one context load per few
+ * targets instead of per target.
+ */
+const REFILL_DELAY_MS = 20;
 
 /**
  * Claims due targets from the PostgreSQL queue and runs them with bounded
@@ -22,6 +30,7 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
   private readonly running = new Map<string, Promise<void>>();
   private readonly perCluster = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private timerDueAt = Number.POSITIVE_INFINITY;
   private stopped = false;
   private polling = false;
   private wakeRequested = false;
@@ -30,6 +39,7 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
     @Inject(RECONCILER_OPTIONS) private readonly options: ReconcilerOptions,
     private readonly targets: TargetRepository,
     private readonly reconciler: TargetReconciler,
+    private readonly contexts: ReconcileContextLoader,
     private readonly metrics: ReconcilerMetrics,
   ) {}
 
@@ -65,8 +75,25 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
       return;
     }
     clearTimeout(this.timer);
+    this.timerDueAt = Date.now() + delayMs;
     // Work claimed here belongs to no HTTP request, whatever woke the worker.
-    this.timer = runDetached(() => setTimeout(() => void this.poll(), delayMs));
+    this.timer = runDetached(() =>
+      setTimeout(() => {
+        this.timerDueAt = Number.POSITIVE_INFINITY;
+        void this.poll();
+      }, delayMs),
+    );
+  }
+
+  /** A slot freed up: look for more work shortly, together with the slots freed meanwhile. */
+  private refillSoon(): void {
+    if (this.polling) {
+      this.wakeRequested = true;
+      return;
+    }
+    if (this.timerDueAt > Date.now() + REFILL_DELAY_MS) {
+      this.schedule(REFILL_DELAY_MS);
+    }
   }
 
   private async poll(): Promise<void> {
@@ -88,8 +115,9 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
           saturated,
         );
         claimed = claims.length;
+        const contexts = await this.loadContexts(claims);
         for (const claim of claims) {
-          this.start(claim);
+          this.start(claim, contexts);
         }
       }
     } catch (error) {
@@ -107,11 +135,29 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
     this.schedule(again ? 0 : this.options.pollIntervalMs);
   }
 
-  private start(claim: ClaimedTarget): void {
+  /** The batch's contexts; undefined when loading failed (each run then loads its own). */
+  private async loadContexts(
+    claims: readonly ClaimedTarget[],
+  ): Promise<ReadonlyMap<string, ReconcileContext> | undefined> {
+    if (claims.length === 0) {
+      return undefined;
+    }
+    try {
+      return await this.contexts.load(claims);
+    } catch (error) {
+      this.logger.warn({
+        msg: 'loading the claimed batch failed; each target loads its own',
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    }
+  }
+
+  private start(claim: ClaimedTarget, contexts?: ReadonlyMap<string, ReconcileContext>): void {
     this.perCluster.set(claim.clusterId, (this.perCluster.get(claim.clusterId) ?? 0) + 1);
     this.metrics.inFlight.set(this.running.size + 1);
     const run = this.reconciler
-      .reconcile(claim)
+      .reconcile(claim, contexts)
       .catch((error: unknown) => {
         this.logger.error(error instanceof Error ? error : String(error));
         // Make it due again soon; the lease expires by itself if even this fails.
@@ -128,8 +174,7 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
           this.perCluster.set(claim.clusterId, left);
         }
         this.metrics.inFlight.set(this.running.size);
-        // A slot freed up: look for more work without waiting for the next tick.
-        this.wake();
+        this.refillSoon();
       });
     this.running.set(claim.id, run);
   }

@@ -20,6 +20,7 @@ import { ReconcilerMetrics } from './reconciler.metrics';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 import { RenderCache } from './render-cache';
 import { TargetReconciler } from './target.reconciler';
+import { ReconcileContextLoader } from './reconcile-context.loader';
 
 const PROVIDERS = [
   {
@@ -41,6 +42,7 @@ const PROVIDERS = [
   RenderCache,
   ReconcilerMetrics,
   TargetReconciler,
+  ReconcileContextLoader,
   ReconcileWorker,
   ReconcileTriggers,
   DiffService,

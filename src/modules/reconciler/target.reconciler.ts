@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { clusterHold } from 'src/clusters/capi/cluster-hold';
-import { ClustersService } from 'src/clusters/clusters.service';
 import type { Cluster } from 'src/clusters/cluster.types';
 import { runWithLogContext } from 'src/common/logging/request-context';
 import { PolicyService } from 'src/modules/rendering/policy.service';
@@ -26,8 +25,6 @@ import {
 } from 'src/modules/releases/target.repository';
 import { type ReleaseArtifact, SourcesService } from 'src/modules/sources/sources.service';
 import type { Grant } from 'src/tenants/grants/grant.types';
-import { GrantsService } from 'src/tenants/grants/grants.service';
-import { TenantsService } from 'src/tenants/tenants.service';
 import { ClusterApiPool } from './cluster-api.pool';
 import { ClusterLiveSnapshot } from './cluster-live-snapshot';
 import { Reason, setConditions } from './conditions';
@@ -49,6 +46,7 @@ import { EventsService } from 'src/modules/events/events.service';
 import type { NewEvent } from 'src/modules/events/event.repository';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 import { RenderCache } from './render-cache';
+import { ReconcileContextLoader, type ReconcileContext } from './reconcile-context.loader';
 
 export interface PlannedChange {
   object: string;
@@ -102,9 +100,7 @@ export class TargetReconciler {
     @Inject(RECONCILER_OPTIONS) private readonly options: ReconcilerOptions,
     private readonly targets: TargetRepository,
     private readonly releases: ReleaseRepository,
-    private readonly tenants: TenantsService,
-    private readonly clusters: ClustersService,
-    private readonly grants: GrantsService,
+    private readonly contexts: ReconcileContextLoader,
     private readonly sources: SourcesService,
     private readonly rendering: RenderingService,
     private readonly policy: PolicyService,
@@ -118,20 +114,27 @@ export class TargetReconciler {
     private readonly events: EventsService,
   ) {}
 
-  async reconcile(claim: ClaimedTarget): Promise<void> {
+  /**
+   * Reconciles a claimed target. `batch` holds the contexts the worker loaded for its
+   * whole claim; without it the context is loaded here. No context: the target,
+   * release, cluster or tenant is gone, nothing is left to do.
+   */
+  async reconcile(
+    claim: ClaimedTarget,
+    batch?: ReadonlyMap<string, ReconcileContext>,
+  ): Promise<void> {
     const reconcileId = `${claim.id}:${claim.fencingToken}`;
-    await runWithLogContext({ reconcileId, targetId: claim.id }, () => this.run(claim));
+    await runWithLogContext({ reconcileId, targetId: claim.id }, async () => {
+      const ctx = (batch ?? (await this.contexts.load([claim]))).get(claim.id);
+      if (ctx !== undefined) {
+        await this.run(claim, ctx);
+      }
+    });
   }
 
-  private async run(claim: ClaimedTarget): Promise<void> {
+  private async run(claim: ClaimedTarget, ctx: ReconcileContext): Promise<void> {
     const started = new Date();
-    const target = await this.targets.findById(claim.tenantId, claim.id);
-    const release = await this.releases.findById(claim.tenantId, claim.releaseId);
-    if (target === null || release === null) {
-      return; // Deleted meanwhile; the cascade took the row.
-    }
-    const cluster = await this.clusters.getById(claim.clusterId);
-    const tenantName = (await this.tenants.getById(claim.tenantId)).name;
+    const { target, release, cluster, tenantName } = ctx;
     const labels = { tenant: tenantName, cluster: cluster.name, release: release.name };
 
     // A paused or departing Cluster API cluster is left alone: no apply, no prune.
@@ -141,7 +144,7 @@ export class TargetReconciler {
       return;
     }
     if (target.removing || release.deletionRequestedAt !== null) {
-      await this.remove(claim, target, release, cluster, tenantName);
+      await this.remove(claim, ctx);
       return;
     }
     if (release.suspended || target.suspended) {
@@ -155,7 +158,7 @@ export class TargetReconciler {
 
     let end: RunEnd;
     try {
-      end = await this.converge(claim, target, release, cluster, tenantName);
+      end = await this.converge(claim, ctx, started);
     } catch (error) {
       end = this.endFromError(error, target);
     }
@@ -177,21 +180,16 @@ export class TargetReconciler {
 
   private async converge(
     claim: ClaimedTarget,
-    target: TargetEntity,
-    release: ReleaseEntity,
-    cluster: Cluster,
-    tenantName: string,
+    ctx: ReconcileContext,
+    started: Date,
   ): Promise<RunEnd> {
-    const grant = await this.grantOf(claim);
+    const { target, release, cluster, tenantName } = ctx;
+    const grant = grantOf(ctx);
     await this.checkDependencies(claim, release);
 
     let artifact;
     try {
-      artifact = await this.sources.getReleaseArtifact(
-        claim.tenantId,
-        release.sourceId,
-        release.helm,
-      );
+      artifact = await this.artifactOf(ctx);
     } catch (error) {
       // A failed read never deletes: nothing is applied or pruned.
       throw new StepFailed({
@@ -253,10 +251,7 @@ export class TargetReconciler {
     }
 
     const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
-    const serviceAccount: ServiceAccountRef = {
-      namespace: grant.namespaces[0] ?? release.targetNamespace,
-      name: grant.serviceAccountName,
-    };
+    const serviceAccount = serviceAccountOf(grant, release);
     const owner = { tenant: tenantName, release: release.name };
     // Unchanged objects are checked against one LIST per kind shared by the cluster's targets.
     const live = await this.snapshots.read(
@@ -303,7 +298,7 @@ export class TargetReconciler {
       pruned: 0,
       drifted: applied.drift.length,
     };
-    await this.keepLease(claim);
+    await this.keepLeaseIfOld(claim, started);
 
     if (release.prune) {
       const pruned = await this.pruner.prune(api, target.inventory, inventory, {
@@ -404,8 +399,6 @@ export class TargetReconciler {
    * be pruned. Field paths only, never values, so Secret data cannot leak.
    */
   async plan(tenantId: string, release: ReleaseEntity, target: TargetEntity): Promise<TargetPlan> {
-    const cluster = await this.clusters.getById(target.clusterId);
-    const tenantName = (await this.tenants.getById(tenantId)).name;
     const claim = {
       id: target.id,
       tenantId,
@@ -413,12 +406,13 @@ export class TargetReconciler {
       clusterId: target.clusterId,
       fencingToken: '0',
     };
-    const grant = await this.grantOf(claim);
-    const artifact = await this.sources.getReleaseArtifact(
-      tenantId,
-      release.sourceId,
-      release.helm,
-    );
+    const ctx = (await this.contexts.load([claim])).get(claim.id);
+    if (ctx === undefined) {
+      throw new Error(`target ${target.id} was deleted`);
+    }
+    const { cluster, tenantName } = ctx;
+    const grant = grantOf(ctx);
+    const artifact = await this.artifactOf(ctx);
     const rendered = await this.render(release, cluster, tenantName, artifact, artifact.revision);
     const owner = { tenant: tenantName, release: release.name };
     const objects = this.policy.check(
@@ -431,7 +425,7 @@ export class TargetReconciler {
       { owner },
     ).objects;
     const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
-    const impersonate = `system:serviceaccount:${grant.namespaces[0] ?? release.targetNamespace}:${grant.serviceAccountName}`;
+    const impersonate = serviceAccountUser(serviceAccountOf(grant, release));
     const changes: PlannedChange[] = [];
     for (const desired of objects) {
       const ref = refOf(desired);
@@ -513,19 +507,11 @@ export class TargetReconciler {
     );
   }
 
-  private async grantOf(claim: ClaimedTarget): Promise<Grant> {
-    const grant = await this.grants.grantFor(claim.tenantId, claim.clusterId);
-    if (grant === undefined) {
-      throw new StepFailed({
-        result: 'Failed',
-        reason: Reason.GrantMissing,
-        message: 'the tenant holds no grant on this cluster',
-        ready: 'False',
-        stalled: true,
-        retry: 'interval',
-      });
+  private artifactOf({ release, source }: ReconcileContext): Promise<ReleaseArtifact> {
+    if (source === undefined) {
+      throw new Error(`the release's source no longer exists`);
     }
-    return grant;
+    return this.sources.releaseArtifactOf(source, release.helm);
   }
 
   private async checkDependencies(claim: ClaimedTarget, release: ReleaseEntity): Promise<void> {
@@ -596,24 +582,12 @@ export class TargetReconciler {
   }
 
   /** The cluster is no longer selected or the release is going: prune, then drop the row. */
-  private async remove(
-    claim: ClaimedTarget,
-    target: TargetEntity,
-    release: ReleaseEntity,
-    cluster: Cluster,
-    tenantName: string,
-  ): Promise<void> {
+  private async remove(claim: ClaimedTarget, ctx: ReconcileContext): Promise<void> {
+    const { target, release, cluster, tenantName, grant } = ctx;
     if (release.prune && target.inventory.length > 0) {
       try {
         const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
-        const grant = await this.grants.grantFor(claim.tenantId, claim.clusterId);
-        const serviceAccount =
-          grant === undefined
-            ? undefined
-            : {
-                namespace: grant.namespaces[0] ?? release.targetNamespace,
-                name: grant.serviceAccountName,
-              };
+        const serviceAccount = grant === undefined ? undefined : serviceAccountOf(grant, release);
         const result = await this.pruner.prune(api, target.inventory, [], {
           owner: { tenant: tenantName, release: release.name },
           serviceAccount,
@@ -702,7 +676,7 @@ export class TargetReconciler {
         counts: end.counts ?? null,
         drift: (end.drift ?? []).map((d) => ({ object: refString(d.ref), fields: d.fields })),
       },
-      (manager) => this.events.record(events, manager),
+      events.length === 0 ? undefined : (manager) => this.events.record(events, manager),
     );
     if (!written) {
       this.logger.warn({
@@ -782,6 +756,13 @@ export class TargetReconciler {
     };
   }
 
+  /** Renews the lease only once a third of it has passed: most runs end well before. */
+  private async keepLeaseIfOld(claim: ClaimedTarget, started: Date): Promise<void> {
+    if (Date.now() - started.getTime() >= this.options.leaseMs / 3) {
+      await this.keepLease(claim);
+    }
+  }
+
   private async keepLease(claim: ClaimedTarget): Promise<void> {
     if (!(await this.targets.renewLease(claim, this.options.replicaId, this.options.leaseMs))) {
       throw new Error('lease lost');
@@ -803,6 +784,29 @@ export class TargetReconciler {
     );
     return new Date(Date.now() + exp * (0.5 + Math.random() * 0.5));
   }
+}
+
+/** The tenant's grant on the cluster, or a stalled run saying it is missing. */
+function grantOf({ grant }: ReconcileContext): Grant {
+  if (grant === undefined) {
+    throw new StepFailed({
+      result: 'Failed',
+      reason: Reason.GrantMissing,
+      message: 'the tenant holds no grant on this cluster',
+      ready: 'False',
+      stalled: true,
+      retry: 'interval',
+    });
+  }
+  return grant;
+}
+
+/** Who the tenant's objects are applied as: the grant's service account, in its first namespace. */
+function serviceAccountOf(grant: Grant, release: ReleaseEntity): ServiceAccountRef {
+  return {
+    namespace: grant.namespaces[0] ?? release.targetNamespace,
+    name: grant.serviceAccountName,
+  };
 }
 
 function messageOf(error: unknown): string {

@@ -47,6 +47,14 @@ export class ReleaseRepository {
     return this.repo(manager).findOneBy({ tenantId, id });
   }
 
+  /** Releases by id across tenants (the reconcile worker's claimed batch). */
+  findAnyTenantByIds(ids: readonly string[]): Promise<ReleaseEntity[]> {
+    if (ids.length === 0) {
+      return Promise.resolve([]);
+    }
+    return this.repo().createQueryBuilder('r').where('r.id = ANY(:ids)', { ids }).getMany();
+  }
+
   findByIds(tenantId: string, ids: readonly string[]): Promise<ReleaseEntity[]> {
     if (ids.length === 0) {
       return Promise.resolve([]);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, EntityMetadata } from 'typeorm';
 import { selectorToSql } from 'src/clusters/labels/label-selector';
 import { Page, decodeContinueToken, filterDigest, toPage } from 'src/common/api/pagination';
 import { toLabelSelector } from './cluster-selector';
@@ -186,6 +186,18 @@ export class TargetRepository {
     return this.m().getRepository(TargetEntity).findOneBy({ tenantId, id });
   }
 
+  /** Targets by id, across tenants (the reconcile worker's claimed batch). */
+  findByIds(ids: readonly string[]): Promise<TargetEntity[]> {
+    if (ids.length === 0) {
+      return Promise.resolve([]);
+    }
+    return this.m()
+      .getRepository(TargetEntity)
+      .createQueryBuilder('t')
+      .where('t.id = ANY(:ids)', { ids })
+      .getMany();
+  }
+
   findForCluster(
     tenantId: string,
     releaseId: string,
@@ -342,9 +354,10 @@ export class TargetRepository {
   }
 
   /**
-   * Writes a reconcile's outcome, its history row and trims history, in one
-   * transaction, only while the lease is still ours and unexpired. Returns
-   * false when the write was rejected (someone else owns the target now).
+   * Writes a reconcile's outcome, its history row and trims history, only while
+   * the lease is still ours and unexpired. One statement, so one round trip and
+   * atomic without a transaction; `afterWrite` (events) adds a transaction around
+   * it. Returns false when the write was rejected (someone else owns the target).
    */
   async complete(
     claim: ClaimedTarget,
@@ -353,36 +366,61 @@ export class TargetRepository {
     run: Omit<TargetRunEntity, 'id' | 'targetId' | 'target'> | undefined,
     afterWrite?: (manager: EntityManager) => Promise<void>,
   ): Promise<boolean> {
+    const statement = this.completeStatement(claim, owner, outcome, run);
+    if (afterWrite === undefined) {
+      const rows = await this.m().query<{ written: number }[]>(statement.sql, statement.params);
+      return (rows[0]?.written ?? 0) > 0;
+    }
     return this.dataSource.transaction(async (manager) => {
-      const result = await manager
-        .createQueryBuilder()
-        .update(TargetEntity)
-        .set({ ...outcome, leaseOwner: null, leaseExpiresAt: null })
-        .where(
-          'id = :id AND lease_owner = :owner AND fencing_token = :token AND lease_expires_at > now()',
-          {
-            id: claim.id,
-            owner,
-            token: claim.fencingToken,
-          },
-        )
-        .execute();
-      if ((result.affected ?? 0) === 0) {
+      const rows = await manager.query<{ written: number }[]>(statement.sql, statement.params);
+      if ((rows[0]?.written ?? 0) === 0) {
         return false;
       }
-      if (run !== undefined) {
-        await manager
-          .getRepository(TargetRunEntity)
-          .insert({ ...run, id: randomUUID(), targetId: claim.id });
-        await manager.query(
-          `DELETE FROM target_run WHERE target_id = $1 AND id NOT IN (
-             SELECT id FROM target_run WHERE target_id = $1 ORDER BY started_at DESC LIMIT $2)`,
-          [claim.id, HISTORY_LIMIT],
-        );
-      }
-      await afterWrite?.(manager);
+      await afterWrite(manager);
       return true;
     });
+  }
+
+  private completeStatement(
+    claim: ClaimedTarget,
+    owner: string,
+    outcome: TargetOutcome,
+    run: Omit<TargetRunEntity, 'id' | 'targetId' | 'target'> | undefined,
+  ): { sql: string; params: unknown[] } {
+    const params: unknown[] = [claim.id, owner, claim.fencingToken];
+    const sets = ['lease_owner = NULL', 'lease_expires_at = NULL'];
+    const target = this.dataSource.getMetadata(TargetEntity);
+    for (const [property, value] of Object.entries(outcome)) {
+      if (value === undefined) {
+        continue; // Absent: keep what is stored.
+      }
+      params.push(columnValue(target, property, value));
+      sets.push(`"${columnName(target, property)}" = $${params.length}`);
+    }
+    let sql = `WITH updated AS (
+        UPDATE target SET ${sets.join(', ')}
+        WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3 AND lease_expires_at > now()
+        RETURNING id)`;
+    if (run !== undefined) {
+      const history = this.dataSource.getMetadata(TargetRunEntity);
+      const columns = ['id', 'target_id'];
+      const values = [`$${params.push(randomUUID())}::uuid`, 'updated.id'];
+      for (const [property, value] of Object.entries(run)) {
+        columns.push(`"${columnName(history, property)}"`);
+        values.push(`$${params.push(columnValue(history, property, value))}`);
+      }
+      // The trim sees the rows from before this statement: keep the newest LIMIT - 1 of them.
+      sql += `,
+      inserted AS (
+        INSERT INTO target_run (${columns.join(', ')}) SELECT ${values.join(', ')} FROM updated),
+      trimmed AS (
+        DELETE FROM target_run WHERE id IN (
+          SELECT id FROM target_run WHERE target_id = $1 ORDER BY started_at DESC OFFSET $${params.push(HISTORY_LIMIT - 1)})
+          AND EXISTS (SELECT 1 FROM updated))`;
+    }
+    sql += `
+      SELECT count(*)::int AS written FROM updated`;
+    return { sql, params };
   }
 
   /** Deletes a removed target after its objects were pruned, under the same fencing rule. */
@@ -407,4 +445,18 @@ export class TargetRepository {
       .query<{ n: number }[]>(`SELECT count(*)::int AS n FROM target WHERE next_run_at <= now()`)
       .then((rows) => rows[0]?.n ?? 0);
   }
+}
+
+function columnName(metadata: EntityMetadata, property: string): string {
+  const column = metadata.findColumnWithPropertyName(property);
+  if (column === undefined) {
+    throw new Error(`${metadata.name} has no column for ${property}`);
+  }
+  return column.databaseName;
+}
+
+/** Raw query parameters: jsonb as JSON text (pg would turn arrays into PostgreSQL arrays). */
+function columnValue(metadata: EntityMetadata, property: string, value: unknown): unknown {
+  const column = metadata.findColumnWithPropertyName(property);
+  return column?.type === 'jsonb' && value !== null ? JSON.stringify(value) : value;
 }

@@ -162,6 +162,18 @@ export class SourceRepository {
     return rows[0] === undefined ? undefined : toSource(rows[0]);
   }
 
+  /** Sources by id across tenants (callers check the tenant). */
+  async findByIds(ids: readonly string[]): Promise<Source[]> {
+    if (ids.length === 0) {
+      return [];
+    }
+    const rows = await this.dataSource.query<SourceRow[]>(
+      `SELECT ${PUBLIC_COLUMNS} FROM source WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return rows.map(toSource);
+  }
+
   async findById(tenantId: string, id: string): Promise<Source | undefined> {
     const rows = await this.dataSource.query<SourceRow[]>(
       `SELECT ${PUBLIC_COLUMNS} FROM source WHERE tenant_id = $1 AND id = $2`,
@@ -292,6 +304,15 @@ export class SourceRepository {
       ),
     );
     return rows[0] === undefined ? undefined : toSource(rows[0]);
+  }
+
+  /** Deletes every source of a tenant; fails on a foreign key while a release still uses one. */
+  async deleteAllOfTenant(tenantId: string): Promise<number> {
+    return returning<{ id: string }>(
+      await this.dataSource.query('DELETE FROM source WHERE tenant_id = $1 RETURNING id', [
+        tenantId,
+      ]),
+    ).length;
   }
 
   async delete(tenantId: string, name: string): Promise<Source | undefined> {

@@ -105,6 +105,12 @@ export class SourcesService {
     return source;
   }
 
+  /** Sources by id across tenants, for the reconcile worker's batch; callers check the tenant. */
+  async getByIds(ids: readonly string[]): Promise<Map<string, Source>> {
+    const found = await this.sources.findByIds([...new Set(ids)]);
+    return new Map(found.map((s) => [s.id, s]));
+  }
+
   /** Id of a source by name; SourceNotFound (404) when the tenant has none of that name. */
   async idOf(tenantId: string, name: string): Promise<string> {
     return (await this.get(tenantId, name)).id;
@@ -184,6 +190,14 @@ export class SourcesService {
     this.logger.log({ msg: 'source deleted', tenantId, sourceId: deleted.id });
   }
 
+  /** The last step before a tenant's row goes: its releases are gone, so no source is in use. */
+  async deleteAllOfTenant(tenantId: string): Promise<void> {
+    const deleted = await this.sources.deleteAllOfTenant(tenantId);
+    if (deleted > 0) {
+      this.logger.log({ msg: 'sources of a deleted tenant deleted', tenantId, sources: deleted });
+    }
+  }
+
   /** Schedules a fetch now. Any number of refreshes while one fetch runs lead to one more fetch. */
   async refresh(tenantId: string, name: string): Promise<Source> {
     const current = this.found(name, await this.sources.findByName(tenantId, name));
@@ -209,7 +223,10 @@ export class SourcesService {
    * fetched here, so every replica renders exactly the recorded revision.
    */
   async getArtifact(tenantId: string, sourceId: string): Promise<SourceArtifact> {
-    const source = await this.getById(tenantId, sourceId);
+    return this.artifactOf(await this.getById(tenantId, sourceId));
+  }
+
+  private async artifactOf(source: Source): Promise<SourceArtifact> {
     const revision = source.status.revision;
     if (revision === null || source.kind !== 'git' || source.reference === null) {
       throw new SourceError('ArtifactNotReady', `Source "${source.name}" has no artifact yet`);
@@ -234,8 +251,8 @@ export class SourcesService {
     ) {
       this.logger.warn({
         msg: 'artifact digest differs from the recorded one (limits or ignore rules changed?)',
-        tenantId,
-        sourceId,
+        tenantId: source.tenantId,
+        sourceId: source.id,
         revision,
       });
     }
@@ -251,9 +268,16 @@ export class SourcesService {
     sourceId: string,
     helm: { readonly chart: string; readonly version?: string } | null,
   ): Promise<ReleaseArtifact> {
-    const source = await this.getById(tenantId, sourceId);
+    return this.releaseArtifactOf(await this.getById(tenantId, sourceId), helm);
+  }
+
+  /** `getReleaseArtifact` for a source already loaded (see `getByIds`). */
+  async releaseArtifactOf(
+    source: Source,
+    helm: { readonly chart: string; readonly version?: string } | null,
+  ): Promise<ReleaseArtifact> {
     if (source.kind !== 'helm') {
-      return this.getArtifact(tenantId, sourceId);
+      return this.artifactOf(source);
     }
     if (helm === null) {
       throw new SourceError(

@@ -67,6 +67,19 @@ export class GrantRepository {
     return rows[0] === undefined ? undefined : toGrant(rows[0]);
   }
 
+  /** Grants of (tenant, cluster) pairs in one query; pairs without a grant are absent. */
+  async findForPairs(pairs: readonly { tenantId: string; clusterId: string }[]): Promise<Grant[]> {
+    if (pairs.length === 0) {
+      return [];
+    }
+    const rows = await this.dataSource.query<GrantRow[]>(
+      `${SELECT} WHERE (g.tenant_id, g.cluster_id) IN (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[]))`,
+      [pairs.map((p) => p.tenantId), pairs.map((p) => p.clusterId)],
+    );
+    return rows.map(toGrant);
+  }
+
   /** All grants of one tenant, by cluster name. */
   async listForTenant(tenantId: string): Promise<Grant[]> {
     const rows = await this.dataSource.query<GrantRow[]>(

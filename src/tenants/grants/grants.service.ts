@@ -98,6 +98,14 @@ export class GrantsService {
     return this.grants.findForTenantOnCluster(tenantId, clusterId);
   }
 
+  /** Grants of several (tenant, cluster) pairs, keyed `tenantId/clusterId`. */
+  async grantsFor(
+    pairs: readonly { tenantId: string; clusterId: string }[],
+  ): Promise<Map<string, Grant>> {
+    const found = await this.grants.findForPairs(pairs);
+    return new Map(found.map((g) => [`${g.tenantId}/${g.clusterId}`, g]));
+  }
+
   async update(
     clusterName: string,
     tenantName: string,

@@ -108,15 +108,29 @@ describe('ArtifactStore', () => {
     expect(await sut.lookup('s', 'r2')).toBeDefined();
   });
 
-  it('treats a lookup as a use for GC ordering', async () => {
+  it('treats a lookup as a use for GC ordering, to the minute', async () => {
     const first = await sut.commit('s', 'r1', await staged({ f: 'x'.repeat(600) }));
     clock.tick(10);
     const second = await sut.commit('s', 'r2', await staged({ f: 'y'.repeat(600) }));
     clock.tick(10);
+    // Used again within the minute it was stored: not worth a write, r1 is still the older.
+    await sut.lookup('s', 'r1');
+    clock.tick(60);
     await sut.lookup('s', 'r1');
     const result = await sut.gc();
     expect(result.removedDigests).toEqual([second.digest]);
     expect(await sut.totalBytes()).toBe(first.sizeBytes);
+  });
+
+  it('does not rewrite the last-use mark on every lookup', async () => {
+    const large = await sut.commit('s', 'large', await staged({ f: 'y'.repeat(600) }));
+    clock.tick(5);
+    await sut.commit('s', 'small', await staged({ f: 'x' }));
+    clock.tick(25);
+    // 30 s after it was stored: the mark keeps saying "stored", older than `small`.
+    await sut.lookup('s', 'large');
+    const result = await sut.gc({ maxTotalBytes: 600 });
+    expect(result.removedDigests).toEqual([large.digest]);
   });
 
   it('removes scratch directories left behind by a crashed process, not fresh ones', async () => {

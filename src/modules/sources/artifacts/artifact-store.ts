@@ -21,6 +21,9 @@ export interface Artifact {
   createdAt: Date;
 }
 
+/** Granularity of an artifact's last-use time (garbage collection removes the least recently used). */
+const LAST_USE_RESOLUTION_MS = 60_000;
+
 interface RevisionRecord {
   sourceKey: string;
   revision: string;
@@ -198,8 +201,13 @@ export class ArtifactStore {
       }
       throw error;
     }
-    record.lastUsedAt = this.clock.now().toISOString();
-    await this.writeObject(record);
+    // Every reconcile looks its artifact up: refresh the GC's last-use mark at most once
+    // a minute, not once a lookup (a write and a rename each).
+    const now = this.clock.now();
+    if (now.getTime() - Date.parse(record.lastUsedAt) >= LAST_USE_RESOLUTION_MS) {
+      record.lastUsedAt = now.toISOString();
+      await this.writeObject(record);
+    }
     return this.toArtifact(sourceKey, revision, record);
   }
 
