@@ -4,6 +4,7 @@ import type { ReleasesService } from 'src/modules/releases/releases.service';
 import type { TargetsService, TargetView } from 'src/modules/releases/targets.service';
 import type { TenantsService } from 'src/tenants/tenants.service';
 import { DiffService } from './diff.service';
+import type { ReconcileContextLoader } from './reconcile-context.loader';
 import type { TargetReconciler } from './target.reconciler';
 
 const release = { id: 'release-1', name: 'web', tenantId: 'tenant-1' } as ReleaseEntity;
@@ -34,6 +35,7 @@ function setup(targets: TargetView[]) {
   };
   // Plans from what it is given: the inventory shows up as prunes, so a listing
   // without it (a partial target) would show in the result.
+  const contexts = { load: vi.fn((_claims: unknown[]) => Promise.resolve(new Map())) };
   const reconciler = {
     plan: vi.fn((_tenantId: string, _release: ReleaseEntity, t: TargetView) =>
       t.clusterName.startsWith('broken')
@@ -50,15 +52,16 @@ function setup(targets: TargetView[]) {
     { load: () => Promise.resolve(release) } as unknown as ReleasesService,
     targetsService as unknown as TargetsService,
     reconciler as unknown as TargetReconciler,
+    contexts as unknown as ReconcileContextLoader,
   );
-  return { sut, targetsService, reconciler };
+  return { sut, targetsService, reconciler, contexts };
 }
 
 describe('DiffService', () => {
   it("plans each of a release's targets from one query, in cluster order", async () => {
     // More targets than one planning batch, one being removed, one that cannot be planned.
     const clusters = Array.from({ length: 10 }, (_, i) => `prod-${String(i).padStart(2, '0')}`);
-    const { sut, targetsService, reconciler } = setup([
+    const { sut, targetsService, reconciler, contexts } = setup([
       targetOf('broken-1'),
       ...clusters.map((c) => targetOf(c)),
       targetOf('retired', { removing: true }),
@@ -71,6 +74,9 @@ describe('DiffService', () => {
     expect(targetsService.get).not.toHaveBeenCalled();
     expect(targetsService.list).not.toHaveBeenCalled();
     expect(reconciler.plan).toHaveBeenCalledTimes(11);
+    // The contexts of every planned target in one load.
+    expect(contexts.load).toHaveBeenCalledTimes(1);
+    expect(contexts.load.mock.calls[0]?.[0]).toHaveLength(11);
     expect(diffs).toEqual([
       { cluster: 'broken-1', revision: null, changes: [], error: 'cluster unreachable' },
       ...clusters.map((c) => ({

@@ -3,6 +3,7 @@ import { MAX_PAGE_LIMIT } from 'src/common/api/pagination';
 import { ReleasesService } from 'src/modules/releases/releases.service';
 import { TargetsService } from 'src/modules/releases/targets.service';
 import { TenantsService } from 'src/tenants/tenants.service';
+import { ReconcileContextLoader } from './reconcile-context.loader';
 import { TargetReconciler } from './target.reconciler';
 
 export interface TargetDiff {
@@ -22,6 +23,7 @@ export class DiffService {
     private readonly releases: ReleasesService,
     private readonly targets: TargetsService,
     private readonly reconciler: TargetReconciler,
+    private readonly contexts: ReconcileContextLoader,
   ) {}
 
   async diff(tenantName: string, releaseName: string, cluster?: string): Promise<TargetDiff[]> {
@@ -33,14 +35,25 @@ export class DiffService {
       cluster === undefined
         ? await this.targets.listForPlan(tenantId, release.id, MAX_PAGE_LIMIT)
         : [await this.targets.get(tenantName, releaseName, cluster)];
+    const planned = targets.filter((t) => !t.removing);
+    // One context load for all of them, not six queries per target.
+    const contexts = await this.contexts.load(
+      planned.map((t) => ({
+        id: t.id,
+        tenantId,
+        releaseId: release.id,
+        clusterId: t.clusterId,
+        fencingToken: '0',
+      })),
+    );
     const results: TargetDiff[] = [];
-    for (let i = 0; i < targets.length; i += PLAN_CONCURRENCY) {
-      const batch = targets.slice(i, i + PLAN_CONCURRENCY).filter((t) => !t.removing);
+    for (let i = 0; i < planned.length; i += PLAN_CONCURRENCY) {
+      const batch = planned.slice(i, i + PLAN_CONCURRENCY);
       results.push(
         ...(await Promise.all(
           batch.map(async (t) => {
             try {
-              return await this.reconciler.plan(tenantId, release, t);
+              return await this.reconciler.plan(tenantId, release, t, contexts);
             } catch (error) {
               return {
                 cluster: t.clusterName,

@@ -28,7 +28,13 @@ import type { Grant } from 'src/tenants/grants/grant.types';
 import { ClusterApiPool } from './cluster-api.pool';
 import { ClusterLiveSnapshot } from './cluster-live-snapshot';
 import { Reason, setConditions } from './conditions';
-import { Applier, serviceAccountUser, type ServiceAccountRef } from './kube/applier.service';
+import {
+  Applier,
+  secretRedactorFor,
+  serviceAccountUser,
+  type ServiceAccountRef,
+} from './kube/applier.service';
+import type { KubeApi } from './kube/kube-api.client';
 import { HealthChecker, healthFailureMessage } from './kube/health-checker.service';
 import { KubeError } from './kube/kube.errors';
 import type { DriftReport, KubeObject, ObjectRef } from './kube/kube.types';
@@ -398,7 +404,12 @@ export class TargetReconciler {
    * server-side dry-run of every desired object against live, plus what would
    * be pruned. Field paths only, never values, so Secret data cannot leak.
    */
-  async plan(tenantId: string, release: ReleaseEntity, target: TargetEntity): Promise<TargetPlan> {
+  async plan(
+    tenantId: string,
+    release: ReleaseEntity,
+    target: TargetEntity,
+    batch?: ReadonlyMap<string, ReconcileContext>,
+  ): Promise<TargetPlan> {
     const claim = {
       id: target.id,
       tenantId,
@@ -406,7 +417,7 @@ export class TargetReconciler {
       clusterId: target.clusterId,
       fencingToken: '0',
     };
-    const ctx = (await this.contexts.load([claim])).get(claim.id);
+    const ctx = (batch ?? (await this.contexts.load([claim]))).get(claim.id);
     if (ctx === undefined) {
       throw new Error(`target ${target.id} was deleted`);
     }
@@ -426,6 +437,25 @@ export class TargetReconciler {
     ).objects;
     const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
     const impersonate = serviceAccountUser(serviceAccountOf(grant, release));
+    try {
+      return await this.planObjects(api, objects, impersonate, release, target, {
+        cluster: cluster.name,
+        revision: artifact.revision,
+      });
+    } catch (error) {
+      // The API may quote what it was sent: never Secret values.
+      throw new Error(secretRedactorFor(objects).redact(messageOf(error)));
+    }
+  }
+
+  private async planObjects(
+    api: KubeApi,
+    objects: readonly RenderedObject[],
+    impersonate: string,
+    release: ReleaseEntity,
+    target: TargetEntity,
+    plan: Omit<TargetPlan, 'changes'>,
+  ): Promise<TargetPlan> {
     const changes: PlannedChange[] = [];
     for (const desired of objects) {
       const ref = refOf(desired);
@@ -455,7 +485,7 @@ export class TargetReconciler {
         }
       }
     }
-    return { cluster: cluster.name, revision: artifact.revision, changes };
+    return { ...plan, changes };
   }
 
   private async render(
