@@ -11,7 +11,15 @@ import { GitHttpServer } from 'test/support/git-server/git-http-server';
 import { GitRepositories, type TestRepository } from 'test/support/git-server/git-repositories';
 import { KubeSim, type SimCluster } from 'test/support/kube-sim';
 import { BENCH_NAMESPACE, benchFiles, releaseName, releasePath } from './fleet-manifests';
-import { cpuSeconds, machineInfo, memory, percentile, type MachineInfo } from './proc-stats';
+import {
+  cpuSeconds,
+  machineCpuSeconds,
+  machineInfo,
+  memory,
+  ownCpuSeconds,
+  percentile,
+  type MachineInfo,
+} from './proc-stats';
 
 export interface FleetBenchOptions {
   clusters: number;
@@ -59,6 +67,12 @@ export const DEFAULT_OPTIONS: Omit<FleetBenchOptions, 'log'> = {
   keepDatabase: false,
 };
 
+interface CpuMark {
+  app: number;
+  harness: number;
+  machine: { busy: number; total: number };
+}
+
 export interface ConvergeFigures {
   seconds: number;
   targets: number;
@@ -67,6 +81,10 @@ export interface ConvergeFigures {
   targetP95Seconds: number;
   /** Of the gitfleet process during the phase. */
   cpuSeconds: number;
+  /** CPU of the benchmark process itself: the test clusters and the git server. */
+  harnessCpuSeconds: number;
+  /** Share of the machine's CPU (all cores) busy during the phase, every process. */
+  machineBusyFraction: number;
   /** Failed reconcile runs during the phase (retries), from the history table. */
   failedRuns: number;
 }
@@ -334,6 +352,10 @@ export class FleetBench {
     });
   }
 
+  private cpuMark(): CpuMark {
+    return { app: cpuSeconds(this.pid()), harness: ownCpuSeconds(), machine: machineCpuSeconds() };
+  }
+
   // ---------------------------------------------------------------- phases
 
   private async coldConverge(): Promise<ConvergeFigures> {
@@ -341,7 +363,7 @@ export class FleetBench {
     const revision = `main@sha1:${await this.repo!.head()}`;
     const started = performance.now();
     const startedAt = new Date();
-    const cpu0 = cpuSeconds(this.pid());
+    const cpu0 = this.cpuMark();
     await mapLimit(
       Array.from({ length: o.releases }, (_, i) => i),
       4,
@@ -383,7 +405,7 @@ export class FleetBench {
     revision: string;
     started: number;
     startedAt: Date;
-    cpu0: number;
+    cpu0: CpuMark;
   }> {
     this.revisionNumber += 1;
     const sha = await this.repo!.commit(
@@ -392,7 +414,7 @@ export class FleetBench {
     );
     const started = performance.now();
     const startedAt = new Date();
-    const cpu0 = cpuSeconds(this.pid());
+    const cpu0 = this.cpuMark();
     const res = await this.api('POST', `/tenants/${this.tenant}/sources/fleet/refresh`);
     if (res.status !== 202) {
       throw new Error(`refresh failed: ${res.status} ${res.text}`);
@@ -405,7 +427,7 @@ export class FleetBench {
     revision: string,
     started: number,
     startedAt: Date,
-    cpu0: number,
+    cpu0: CpuMark,
     expected: number,
     excludeClusters: readonly string[] = [],
   ): Promise<ConvergeFigures> {
@@ -429,7 +451,7 @@ export class FleetBench {
       return total === expected && ready === expected ? true : undefined;
     });
     const seconds = (performance.now() - started) / 1000;
-    const cpu = cpuSeconds(this.pid()) - cpu0;
+    const cpu = this.cpuMark();
     const { rows } = await db.query<{ s: number }>(
       `SELECT extract(epoch FROM (t.last_reconciled_at - $2::timestamptz))::float8 AS s
        FROM target t JOIN cluster c ON c.id = t.cluster_id WHERE ${scope}`,
@@ -446,7 +468,10 @@ export class FleetBench {
       targets: expected,
       targetP50Seconds: percentile(times, 50),
       targetP95Seconds: percentile(times, 95),
-      cpuSeconds: cpu,
+      cpuSeconds: cpu.app - cpu0.app,
+      harnessCpuSeconds: cpu.harness - cpu0.harness,
+      machineBusyFraction:
+        (cpu.machine.busy - cpu0.machine.busy) / (cpu.machine.total - cpu0.machine.total),
       failedRuns: failed.rows[0]?.n ?? 0,
     };
   }
