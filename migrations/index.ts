@@ -6,6 +6,7 @@ import { CreateReleasesTargets1764270000000 } from './1764270000000-CreateReleas
 import { CreateEvents1764270001000 } from './1764270001000-CreateEvents';
 import { CreateTenantApiTokens1764280000000 } from './1764280000000-CreateTenantApiTokens';
 import { CreateCapiClusters1764290000000 } from './1764290000000-CreateCapiClusters';
+import { AddTenantDeletionRequestedAt1764300000000 } from './1764300000000-AddTenantDeletionRequestedAt';
 
 /** Applied in this order. Never edit a landed migration; add a new one. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateEvents1764270001000,
   CreateTenantApiTokens1764280000000,
   CreateCapiClusters1764290000000,
+  AddTenantDeletionRequestedAt1764300000000,
 ];

@@ -13,6 +13,7 @@ interface TenantRow {
   allow_cluster_registration: boolean;
   max_clusters: number | null;
   max_releases: number | null;
+  deletion_requested_at: Date | null;
   created_at: Date;
   updated_at: Date;
   role_bindings: { subjectKind: SubjectKind; subject: string; role: TenantRole }[] | null;
@@ -34,6 +35,7 @@ const toTenant = (r: TenantRow): Tenant => ({
   roleBindings: r.role_bindings ?? [],
   allowClusterRegistration: r.allow_cluster_registration,
   quotas: { maxClusters: r.max_clusters, maxReleases: r.max_releases },
+  deletionRequestedAt: r.deletion_requested_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -51,10 +53,12 @@ export function returningRows<T>(result: unknown): T[] {
   return result as T[];
 }
 
-/** What a tenant owns in the registry (other contexts are protected by foreign keys). */
+/** What a tenant owns: registry rows, and the rows of other contexts that reference it. */
 export interface TenantHoldings {
   readonly clusters: number;
   readonly grants: number;
+  readonly releases: number;
+  readonly sources: number;
 }
 
 @Injectable()
@@ -172,13 +176,37 @@ export class TenantRepository {
     return rows.length === 1;
   }
 
+  /**
+   * Counts what the tenant owns. Releases are counted although their rows
+   * would cascade: a release dropped with the tenant would leave its applied
+   * objects in the clusters, unpruned.
+   */
   async holdings(m: EntityManager, tenantId: string): Promise<TenantHoldings> {
-    const rows = await m.query<{ clusters: number; grants: number }[]>(
+    const rows = await m.query<TenantHoldings[]>(
       `SELECT (SELECT count(*)::int FROM cluster WHERE owner_tenant_id = $1) AS clusters,
-              (SELECT count(*)::int FROM "grant" WHERE tenant_id = $1) AS grants`,
+              (SELECT count(*)::int FROM "grant" WHERE tenant_id = $1) AS grants,
+              (SELECT count(*)::int FROM release WHERE tenant_id = $1) AS releases,
+              (SELECT count(*)::int FROM source WHERE tenant_id = $1) AS sources`,
       [tenantId],
     );
-    return rows[0] ?? { clusters: 0, grants: 0 };
+    return rows[0] ?? { clusters: 0, grants: 0, releases: 0, sources: 0 };
+  }
+
+  /** Marks the tenant for deletion; a second request keeps the first time. */
+  async markForDeletion(m: EntityManager, tenantId: string): Promise<void> {
+    await m.query(
+      `UPDATE tenant SET deletion_requested_at = coalesce(deletion_requested_at, now()), updated_at = now()
+       WHERE id = $1`,
+      [tenantId],
+    );
+  }
+
+  /** Ids of the tenants marked for deletion, oldest request first. */
+  async listDeletingIds(): Promise<string[]> {
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      `SELECT id FROM tenant WHERE deletion_requested_at IS NOT NULL ORDER BY deletion_requested_at, id`,
+    );
+    return rows.map((r) => r.id);
   }
 
   /**

@@ -20,6 +20,8 @@ export interface Tenant {
   readonly roleBindings: readonly RoleBinding[];
   readonly allowClusterRegistration: boolean;
   readonly quotas: TenantQuotas;
+  /** Set while a cascading delete cleans up; the row goes once nothing is left. */
+  readonly deletionRequestedAt: Date | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

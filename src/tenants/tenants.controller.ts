@@ -1,5 +1,23 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited } from 'src/modules/events/audit.decorator';
 import { ApiErrorResponses } from 'src/common/api/api-errors';
@@ -35,6 +53,8 @@ export function toTenantDto(t: Tenant): TenantDto {
     roleBindings: t.roleBindings.map((b) => ({ ...b })),
     allowClusterRegistration: t.allowClusterRegistration,
     quotas: { ...t.quotas },
+    status: t.deletionRequestedAt === null ? 'active' : 'deleting',
+    deletionRequestedAt: t.deletionRequestedAt,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
@@ -94,7 +114,23 @@ export class TenantsController {
 
   @Delete(':name')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a tenant; refused while it owns anything unless cascade=true' })
+  @ApiOperation({
+    summary: 'Delete a tenant; refused while it owns anything unless cascade=true',
+    description:
+      'Without `cascade`, the tenant is deleted at once (204) and 409 TenantNotEmpty while it owns ' +
+      'clusters, grants, releases or sources. With `cascade=true`, the deletion is accepted (202) ' +
+      'and runs in the background: every release is deleted (its targets prune what they applied, ' +
+      'as when a release is deleted), then the grants are offboarded from their workload clusters ' +
+      '(service account, RoleBindings, cluster-scoped role; namespaces stay), then the sources, the ' +
+      'clusters the tenant owns and the tenant go. Until then the tenant shows `status: deleting`; ' +
+      'an unreachable cluster keeps it there, retried, until the cluster answers or is deleted from ' +
+      'the registry. Repeating the request is harmless.',
+  })
+  @ApiNoContentResponse({ description: 'Deleted (without cascade)' })
+  @ApiAcceptedResponse({
+    type: TenantDto,
+    description: 'cascade=true: deletion started; the tenant, now `deleting`',
+  })
   @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'TenantNotFound', 409: 'TenantNotEmpty' })
   @Audited({
     action: 'tenant.delete',
@@ -102,7 +138,16 @@ export class TenantsController {
     tenantId: tenantIdOf,
     queryChanges: ['cascade'],
   })
-  async delete(@Param() p: TenantNameParamDto, @Query() q: DeleteTenantQueryDto): Promise<void> {
-    await this.tenants.delete(p.name, { cascade: q.cascade });
+  async delete(
+    @Param() p: TenantNameParamDto,
+    @Query() q: DeleteTenantQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TenantDto | undefined> {
+    const tenant = await this.tenants.delete(p.name, { cascade: q.cascade });
+    if (!q.cascade) {
+      return undefined;
+    }
+    res.status(202);
+    return toTenantDto(tenant);
   }
 }

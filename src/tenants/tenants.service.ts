@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { isForeignKeyViolation, isUniqueViolation } from 'src/common/database/db-errors';
 import { decodeContinueToken, filterDigest, Page, toPage } from 'src/common/api/pagination';
 import { TenantRepository } from './tenant.repository';
@@ -6,17 +7,24 @@ import type { NewTenant, RoleBinding, Tenant, TenantPatch } from './tenant.types
 import { TenantError } from './tenants.errors';
 
 export type ClustersDeletedListener = (clusters: readonly { id: string; name: string }[]) => void;
+export type DeletionRequestedListener = (tenantId: string) => void;
 
 @Injectable()
 export class TenantsService {
   private readonly logger = new Logger(TenantsService.name);
   private readonly clustersDeletedListeners: ClustersDeletedListener[] = [];
+  private readonly deletionRequestedListeners: DeletionRequestedListener[] = [];
 
   constructor(private readonly tenants: TenantRepository) {}
 
   /** The cluster registry drops caches and metric series of clusters a cascading delete removed. */
   onClustersDeleted(listener: ClustersDeletedListener): void {
     this.clustersDeletedListeners.push(listener);
+  }
+
+  /** Tenant deletion starts its clean-up as soon as a cascading delete was committed. */
+  onDeletionRequested(listener: DeletionRequestedListener): void {
+    this.deletionRequestedListeners.push(listener);
   }
 
   async create(input: NewTenant): Promise<Tenant> {
@@ -84,12 +92,27 @@ export class TenantsService {
   }
 
   /**
-   * Refused while the tenant owns anything, unless `cascade`: then its grants
-   * and owned clusters go in the same transaction. Rows of other contexts
-   * (sources, releases) are protected by their foreign keys → 409 as well.
+   * Without `cascade`, deletes the tenant at once and is refused while it owns
+   * anything. With `cascade`, only marks it for deletion (idempotent): the
+   * tenant deletion in the identity module then has its releases pruned, its
+   * grants offboarded from the workload clusters, and calls `finishDeletion`.
    */
   async delete(name: string, options: { cascade: boolean }): Promise<Tenant> {
-    let deletedClusters: { id: string; name: string }[] = [];
+    if (options.cascade) {
+      const id = await this.tenants.transaction(async (m) => {
+        const tenant = await this.tenants.findByName(name, m);
+        if (tenant === undefined || !(await this.tenants.lockById(m, tenant.id))) {
+          throw new TenantError('TenantNotFound', `Tenant "${name}" not found`);
+        }
+        await this.tenants.markForDeletion(m, tenant.id);
+        return tenant.id;
+      });
+      this.logger.log({ msg: 'tenant deletion requested', tenant: name });
+      for (const listener of this.deletionRequestedListeners) {
+        listener(id);
+      }
+      return this.getById(id);
+    }
     let tenant: Tenant | undefined;
     try {
       await this.tenants.transaction(async (m) => {
@@ -97,35 +120,92 @@ export class TenantsService {
         if (tenant === undefined || !(await this.tenants.lockById(m, tenant.id))) {
           throw new TenantError('TenantNotFound', `Tenant "${name}" not found`);
         }
-        const holdings = await this.tenants.holdings(m, tenant.id);
-        if (!options.cascade && (holdings.clusters > 0 || holdings.grants > 0)) {
+        const h = await this.tenants.holdings(m, tenant.id);
+        if (h.clusters + h.grants + h.releases + h.sources > 0) {
           throw new TenantError(
             'TenantNotEmpty',
-            `Tenant "${name}" still owns ${holdings.clusters} cluster(s) and ${holdings.grants} grant(s); delete them first or use ?cascade=true`,
+            `Tenant "${name}" still owns ${h.clusters} cluster(s), ${h.grants} grant(s), ${h.releases} release(s) and ${h.sources} source(s); delete them first or use ?cascade=true`,
           );
         }
-        deletedClusters = await this.tenants.delete(m, tenant.id, options.cascade);
+        await this.tenants.delete(m, tenant.id, false);
       });
     } catch (error) {
       if (isForeignKeyViolation(error)) {
         throw new TenantError(
           'TenantNotEmpty',
-          `Tenant "${name}" still owns objects (sources, releases or clusters); delete them first`,
+          `Tenant "${name}" still owns objects; delete them first or use ?cascade=true`,
         );
       }
       throw error;
     }
+    return tenant!;
+  }
+
+  /** Ids of the tenants whose cascading delete is in progress. */
+  async listDeletingIds(): Promise<string[]> {
+    return this.tenants.listDeletingIds();
+  }
+
+  /**
+   * Last step of a cascading delete: removes the tenant with the clusters it
+   * owns, once no grant, release or source of it is left. Returns false (and
+   * changes nothing) while something is left or if the tenant is not being
+   * deleted.
+   */
+  async finishDeletion(tenantId: string): Promise<boolean> {
+    let name = '';
+    const deletedClusters = await this.tenants.transaction(async (m) => {
+      const tenant = (await this.tenants.lockById(m, tenantId))
+        ? await this.tenants.findById(tenantId, m)
+        : undefined;
+      if (tenant === undefined || tenant.deletionRequestedAt === null) {
+        return undefined;
+      }
+      const h = await this.tenants.holdings(m, tenantId);
+      if (h.grants + h.releases + h.sources > 0) {
+        return undefined;
+      }
+      name = tenant.name;
+      return this.tenants.delete(m, tenantId, true);
+    });
+    if (deletedClusters === undefined) {
+      return false;
+    }
+    this.logger.log({ msg: 'tenant deleted', tenant: name, clusters: deletedClusters.length });
     if (deletedClusters.length > 0) {
-      this.logger.log({
-        msg: 'tenant deleted with its clusters',
-        tenant: name,
-        clusters: deletedClusters.length,
-      });
       for (const listener of this.clustersDeletedListeners) {
         listener(deletedClusters);
       }
     }
-    return tenant!;
+    return true;
+  }
+
+  /**
+   * Locks the tenant row for the rest of the transaction, refusing a tenant
+   * being deleted: objects created under the lock cannot slip past the
+   * deletion, which marks the tenant under the same lock.
+   */
+  async lockForNewObjects(m: EntityManager, tenantId: string): Promise<void> {
+    if (!(await this.tenants.lockById(m, tenantId))) {
+      throw new TenantError('TenantNotFound', `Tenant ${tenantId} not found`);
+    }
+    checkNotDeleting((await this.tenants.findById(tenantId, m))!);
+  }
+
+  /** Like `idOf`, refusing a tenant being deleted (new grants). */
+  async activeIdOf(name: string): Promise<string> {
+    const tenant = await this.get(name);
+    checkNotDeleting(tenant);
+    return tenant.id;
+  }
+}
+
+function checkNotDeleting(tenant: Tenant): void {
+  if (tenant.deletionRequestedAt !== null) {
+    throw new TenantError(
+      'TenantDeleting',
+      `Tenant "${tenant.name}" is being deleted; it accepts no new objects`,
+    );
   }
 }
 

@@ -54,6 +54,14 @@ export class LeaseRepository {
     );
   }
 
+  /** Removes a lease held by `holder` (per-object leases, so rows of finished work do not pile up). */
+  async drop(name: string, holder: string): Promise<void> {
+    await this.dataSource.query('DELETE FROM lease WHERE name = $1 AND holder = $2', [
+      name,
+      holder,
+    ]);
+  }
+
   async find(name: string): Promise<HeldLease | undefined> {
     const rows = await this.dataSource.query<LeaseRow[]>(
       'SELECT name, holder, fencing_token, expires_at FROM lease WHERE name = $1',

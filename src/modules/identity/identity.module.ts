@@ -7,6 +7,8 @@ import { ClustersService } from 'src/clusters/clusters.service';
 import { ClusterApiPool } from 'src/modules/reconciler/cluster-api.pool';
 import { GrantsModule } from 'src/tenants/grants/grants.module';
 import { EventsModule } from 'src/modules/events/events.module';
+import { ReleasesModule } from 'src/modules/releases/releases.module';
+import { SourcesModule } from 'src/modules/sources/sources.module';
 import { TenantsModule } from 'src/tenants/tenants.module';
 import { ApiTokenRepository } from './api-tokens/api-token.repository';
 import { ApiTokensController } from './api-tokens/api-tokens.controller';
@@ -21,6 +23,7 @@ import {
   type ClusterKubeApi,
   GrantOnboardingService,
 } from './onboarding/grant-onboarding.service';
+import { TenantDeletionService } from './onboarding/tenant-deletion.service';
 import { TenantAccessService } from './tenant-access.service';
 import { TenantMembershipRepository } from './tenant-membership.repository';
 import { TenantSelfServiceController } from './tenant-self-service.controller';
@@ -29,10 +32,18 @@ import { TenantSelfService } from './tenant-self.service';
 /**
  * Who is calling and what they may do: OIDC sign-in, tenant API tokens, role
  * resolution from the tenants' role bindings, and tenant self-service.
- * Provides the AccessGuard's ports.
+ * Provides the AccessGuard's ports. Onboards tenants in workload clusters and
+ * offboards them when a tenant is deleted (hence releases and sources).
  */
 @Module({
-  imports: [TenantsModule, ClustersModule, GrantsModule, EventsModule],
+  imports: [
+    TenantsModule,
+    ClustersModule,
+    GrantsModule,
+    EventsModule,
+    ReleasesModule,
+    SourcesModule,
+  ],
   controllers: [MeController, ApiTokensController, TenantSelfServiceController],
   providers: [
     {
@@ -65,6 +76,7 @@ import { TenantSelfService } from './tenant-self.service';
     },
     GrantIndexRepository,
     GrantOnboardingService,
+    TenantDeletionService,
     { provide: BEARER_AUTHENTICATOR, useExisting: BearerAuthenticatorService },
     { provide: TENANT_ROLE_RESOLVER, useExisting: TenantAccessService },
   ],

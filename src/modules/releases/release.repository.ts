@@ -122,6 +122,24 @@ export class ReleaseRepository {
     return result[1] > 0;
   }
 
+  /** Every release of one tenant: id and whether its deletion was requested. */
+  async deletionStates(tenantId: string): Promise<{ id: string; deletionRequested: boolean }[]> {
+    const rows = await this.dataSource.query<{ id: string; deleting: boolean }[]>(
+      `SELECT id, deletion_requested_at IS NOT NULL AS deleting FROM release WHERE tenant_id = $1 ORDER BY id`,
+      [tenantId],
+    );
+    return rows.map((r) => ({ id: r.id, deletionRequested: r.deleting }));
+  }
+
+  /** Clusters on which the tenant still has targets (objects applied or being pruned). */
+  async clusterIdsWithTargets(tenantId: string): Promise<string[]> {
+    const rows = await this.dataSource.query<{ cluster_id: string }[]>(
+      'SELECT DISTINCT cluster_id FROM target WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return rows.map((r) => r.cluster_id);
+  }
+
   countForTenant(tenantId: string, manager?: EntityManager): Promise<number> {
     return this.repo(manager).countBy({ tenantId });
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { labelKeyProblem, labelValueProblem } from 'src/clusters/labels/labels';
 import type { FieldProblem } from 'src/common/errors/app-error';
 import { releaseVariableProblems } from 'src/modules/rendering/variables';
@@ -55,8 +55,9 @@ export class ReleasesService {
     const tenant = await this.tenants.get(tenantName);
     const spec = await this.toSpec(tenant.id, dto.name, dto);
     const release = await this.dataSource.transaction(async (m) => {
-      // Serializes creates of one tenant so the quota check cannot be raced.
-      await m.query('SELECT 1 FROM tenant WHERE id = $1 FOR UPDATE', [tenant.id]);
+      // Serializes creates of one tenant so the quota check cannot be raced, and
+      // with a tenant's deletion, which must not miss a release created meanwhile.
+      await this.tenants.lockForNewObjects(m, tenant.id);
       if ((await this.releases.findByName(tenant.id, dto.name, m)) !== null) {
         throw new ReleaseError('ReleaseAlreadyExists', `release "${dto.name}" already exists`);
       }
@@ -136,16 +137,51 @@ export class ReleasesService {
     const tenantId = await this.tenants.idOf(tenantName);
     const release = await this.dataSource.transaction(async (m) => {
       const current = await this.releases.findByName(tenantId, name, m);
-      if (current === null) {
+      const marked = current === null ? null : await this.requestDeletion(tenantId, current.id, m);
+      if (marked === null) {
         throw new ReleaseError('ReleaseNotFound', `release "${name}" not found`);
       }
-      await this.releases.markForDeletion(tenantId, current.id, m);
-      const marked = (await this.releases.findById(tenantId, current.id, m))!;
-      await this.targets.syncForRelease(marked, m);
-      await this.releases.deleteIfNoTargets(current.id, m);
       return marked;
     });
     return this.view(tenantName, release);
+  }
+
+  /**
+   * Requests the deletion of every release of a tenant being deleted, the
+   * same way as `delete`: their targets prune, then the rows go. Idempotent;
+   * also drops marked releases whose last target went with its cluster.
+   * Returns the releases left and the clusters where targets are left.
+   */
+  async deleteAllOfTenant(
+    tenantId: string,
+  ): Promise<{ releasesLeft: number; clusterIdsWithTargets: string[] }> {
+    for (const { id, deletionRequested } of await this.releases.deletionStates(tenantId)) {
+      if (deletionRequested) {
+        await this.releases.deleteIfNoTargets(id);
+      } else {
+        await this.dataSource.transaction((m) => this.requestDeletion(tenantId, id, m));
+      }
+    }
+    return {
+      releasesLeft: await this.releases.countForTenant(tenantId),
+      clusterIdsWithTargets: await this.releases.clusterIdsWithTargets(tenantId),
+    };
+  }
+
+  /** Marks the release; its targets become due for removal (or it goes at once without any). Null: gone. */
+  private async requestDeletion(
+    tenantId: string,
+    releaseId: string,
+    m: EntityManager,
+  ): Promise<ReleaseEntity | null> {
+    await this.releases.markForDeletion(tenantId, releaseId, m);
+    const marked = await this.releases.findById(tenantId, releaseId, m);
+    if (marked === null) {
+      return null;
+    }
+    await this.targets.syncForRelease(marked, m);
+    await this.releases.deleteIfNoTargets(releaseId, m);
+    return marked;
   }
 
   async setSuspended(tenantName: string, name: string, suspended: boolean): Promise<ReleaseView> {

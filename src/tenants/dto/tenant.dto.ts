@@ -105,6 +105,9 @@ export class TenantQuotasViewDto {
   maxReleases!: number | null;
 }
 
+export const TENANT_STATUSES = ['active', 'deleting'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
 export class TenantDto {
   id!: string;
   name!: string;
@@ -114,6 +117,16 @@ export class TenantDto {
   roleBindings!: RoleBindingDto[];
   allowClusterRegistration!: boolean;
   quotas!: TenantQuotasViewDto;
+  /**
+   * `deleting` after `DELETE ?cascade=true`, until the tenant's releases are
+   * pruned and its grants offboarded from the workload clusters; then the
+   * tenant is gone (404). A deleting tenant accepts no new releases or grants.
+   */
+  @ApiProperty({ enum: TENANT_STATUSES })
+  status!: TenantStatus;
+  /** When the cascading delete was requested; null while active. */
+  @ApiProperty({ nullable: true, type: Date })
+  deletionRequestedAt!: Date | null;
   createdAt!: Date;
   updatedAt!: Date;
 }
@@ -124,7 +137,12 @@ export class TenantListDto extends PageDto {
 }
 
 export class DeleteTenantQueryDto {
-  /** Also delete the tenant's grants and the clusters it owns. */
+  /**
+   * Delete everything the tenant owns too, in the workload clusters first:
+   * releases are pruned as when deleted one by one, grants offboarded (the
+   * service account and bindings gitfleet created; namespaces stay), then
+   * sources, the clusters the tenant owns and the tenant itself go.
+   */
   @IsOptional()
   @Transform(({ value }) => value === true || value === 'true')
   @IsBoolean()

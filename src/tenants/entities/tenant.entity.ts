@@ -30,6 +30,10 @@ export class TenantEntity {
   @Column({ type: 'integer', name: 'max_releases', nullable: true })
   maxReleases!: number | null;
 
+  /** Set by a cascading DELETE: the tenant's releases prune, its grants offboard, then the row goes. */
+  @Column({ type: 'timestamptz', name: 'deletion_requested_at', nullable: true })
+  deletionRequestedAt!: Date | null;
+
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
 

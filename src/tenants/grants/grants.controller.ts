@@ -49,7 +49,7 @@ export class GrantsController {
   @ApiErrorResponses({
     400: 'ValidationFailed, UnknownTenant',
     404: 'ClusterNotFound',
-    409: 'GrantExists',
+    409: 'GrantExists, TenantDeleting',
   })
   @Audited({
     action: 'grant.create',
@@ -86,7 +86,11 @@ export class GrantsController {
 
   @Patch(':tenant')
   @ApiOperation({ summary: "Update a tenant's grant on this cluster" })
-  @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'ClusterNotFound, GrantNotFound' })
+  @ApiErrorResponses({
+    400: 'ValidationFailed',
+    404: 'ClusterNotFound, GrantNotFound',
+    409: 'TenantDeleting',
+  })
   @Audited({
     action: 'grant.update',
     objectKind: 'Grant',

@@ -32,7 +32,7 @@ export class GrantsService {
 
   async create(clusterName: string, tenantName: string, input: GrantInput): Promise<Grant> {
     const cluster = await this.clusters.get(clusterName);
-    const tenantId = await this.tenantIdFor(tenantName);
+    const tenantId = await this.tenantIdFor(tenantName, { active: true });
     try {
       await this.grants.insert({
         tenantId,
@@ -59,7 +59,7 @@ export class GrantsService {
 
   async get(clusterName: string, tenantName: string): Promise<Grant> {
     const cluster = await this.clusters.get(clusterName);
-    const tenantId = await this.tenantIdFor(tenantName, true);
+    const tenantId = await this.tenantIdFor(tenantName, { asGrantLookup: true });
     const grant = await this.grants.findForTenantOnCluster(tenantId, cluster.id);
     if (grant === undefined) {
       throw new ClusterError(
@@ -112,7 +112,7 @@ export class GrantsService {
     patch: Partial<GrantInput>,
   ): Promise<Grant> {
     const cluster = await this.clusters.get(clusterName);
-    const tenantId = await this.tenantIdFor(tenantName, true);
+    const tenantId = await this.tenantIdFor(tenantName, { asGrantLookup: true, active: true });
     const found = await this.grants.update(tenantId, cluster.id, {
       ...(patch.namespaces !== undefined ? { namespaces: dedupe(patch.namespaces) } : {}),
       ...(patch.serviceAccountName !== undefined
@@ -142,12 +142,24 @@ export class GrantsService {
     return this.emit(grant, 'revoked');
   }
 
-  private async tenantIdFor(name: string, asGrantLookup = false): Promise<string> {
+  /**
+   * Deletes the row of a grant whose cluster objects the tenant's deletion
+   * has already removed; unlike `delete`, nobody is told to offboard again.
+   */
+  async removeOffboarded(grant: Grant): Promise<boolean> {
+    return this.grants.delete(grant.tenantId, grant.clusterId);
+  }
+
+  /** `active`: a tenant being deleted gets no new or changed grants (409 TenantDeleting). */
+  private async tenantIdFor(
+    name: string,
+    opts: { asGrantLookup?: boolean; active?: boolean } = {},
+  ): Promise<string> {
     try {
-      return await this.tenants.idOf(name);
+      return await (opts.active === true ? this.tenants.activeIdOf(name) : this.tenants.idOf(name));
     } catch (error) {
       if (error instanceof TenantError && error.code === 'TenantNotFound') {
-        if (asGrantLookup) {
+        if (opts.asGrantLookup === true) {
           throw new ClusterError('GrantNotFound', `Tenant "${name}" has no grant on this cluster`);
         }
         throw new ClusterError('UnknownTenant', `tenant: tenant "${name}" does not exist`, [

@@ -5,6 +5,7 @@ import { refKey, refOf } from 'src/modules/reconciler/kube/kube-objects';
 import type { KubeObject, ObjectRef } from 'src/modules/reconciler/kube/kube.types';
 import type { Grant } from 'src/tenants/grants/grant.types';
 import type { GrantListener, GrantsService } from 'src/tenants/grants/grants.service';
+import type { TenantsService } from 'src/tenants/tenants.service';
 import type { GrantIndexRepository } from './grant-index.repository';
 import { GrantOnboardingService } from './grant-onboarding.service';
 
@@ -72,6 +73,7 @@ function setup() {
   const kube = new FakeKube();
   let stored: Grant | undefined = grantOf();
   let listener: GrantListener | undefined;
+  let deletionRequestedAt: Date | null = null;
   const grants = {
     grantFor: () => Promise.resolve(stored),
     onGrantChange: (l: GrantListener) => (listener = l),
@@ -80,17 +82,22 @@ function setup() {
     allKeys: () =>
       Promise.resolve(stored === undefined ? [] : [{ tenantId: 't1', clusterId: 'c1' }]),
   } as unknown as GrantIndexRepository;
+  const tenants = {
+    getById: () => Promise.resolve({ name: 'team-a', deletionRequestedAt }),
+  } as unknown as TenantsService;
   const sut = new GrantOnboardingService(
     loadConfig({ RECONCILE_ENABLED: 'false' }),
     grants,
     () => Promise.resolve(kube.api()),
     index,
+    tenants,
   );
   sut.onModuleInit();
   return {
     sut,
     kube,
     store: (g: Grant | undefined) => (stored = g),
+    deleteTenant: () => (deletionRequestedAt = new Date()),
     emit: (g: Grant, change: 'upserted' | 'revoked') => listener?.(g, change),
   };
 }
@@ -168,6 +175,37 @@ describe('GrantOnboardingService', () => {
     kube.objects.clear();
     await sut.resyncAll();
     expect(kube.names('RoleBinding')).toHaveLength(2);
+    sut.onModuleDestroy();
+  });
+
+  it('leaves the grants of a tenant being deleted alone until the deletion offboards them', async () => {
+    const { sut, kube, store, deleteTenant } = setup();
+    await sut.sync(grantOf());
+    deleteTenant();
+    store(grantOf({ namespaces: ['apps', 'jobs', 'batch'] }));
+    kube.calls.length = 0;
+    await sut.sync(grantOf());
+    await sut.resyncAll();
+    expect(kube.calls).toEqual([]);
+
+    await sut.offboard(grantOf());
+    expect(kube.names('RoleBinding')).toEqual([]);
+    expect(kube.names('ServiceAccount')).toEqual([]);
+    expect(kube.names('Namespace')).toEqual(['/apps', '/jobs']);
+    sut.onModuleDestroy();
+  });
+
+  it('rejects an offboarding the cluster refused, so the caller keeps the grant', async () => {
+    const { sut, kube } = setup();
+    await sut.sync(grantOf());
+    const api = kube.api();
+    kube.api = () => ({ ...api, list: () => Promise.reject(new Error('connection refused')) });
+    await expect(sut.offboard(grantOf())).rejects.toThrow('connection refused');
+    expect(kube.names('RoleBinding')).toHaveLength(2);
+    // The grant's chain survives the failure: the next run goes ahead.
+    kube.api = () => api;
+    await sut.offboard(grantOf());
+    expect(kube.names('RoleBinding')).toEqual([]);
     sut.onModuleDestroy();
   });
 });

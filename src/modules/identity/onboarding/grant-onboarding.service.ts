@@ -6,6 +6,7 @@ import { refOf, refKey } from 'src/modules/reconciler/kube/kube-objects';
 import type { KubeObject } from 'src/modules/reconciler/kube/kube.types';
 import type { Grant } from 'src/tenants/grants/grant.types';
 import { GrantsService } from 'src/tenants/grants/grants.service';
+import { TenantsService } from 'src/tenants/tenants.service';
 import { GrantIndexRepository } from './grant-index.repository';
 import {
   MANAGED_BY,
@@ -33,6 +34,8 @@ export const ONBOARDING_RESYNC_MS = 10 * 60_000;
  * create-then-update cannot apply a stale grant last), one run per grant at a
  * time; failures are retried with backoff. Revocation removes the bindings,
  * the cluster-scoped role and the service account — never namespaces.
+ * Grants of a tenant being deleted are left to `TenantDeletionService`, which
+ * offboards them (`offboard`) once the tenant's releases are pruned.
  */
 @Injectable()
 export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
@@ -47,6 +50,7 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     private readonly grants: GrantsService,
     @Inject(CLUSTER_KUBE_API) private readonly kubeApi: ClusterKubeApi,
     private readonly index: GrantIndexRepository,
+    private readonly tenants: TenantsService,
   ) {}
 
   onModuleInit(): void {
@@ -96,12 +100,37 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
 
   /** Converges the cluster to the grant's current state; resolves when this run ended (never rejects). */
   sync(known: Grant, attempt = 0): Promise<void> {
-    const key = `${known.tenantId}/${known.clusterId}`;
+    const key = keyOf(known);
+    return this.serialized(key, () => this.runOnce(known, key, attempt));
+  }
+
+  /**
+   * Removes the tenant's onboarding objects from the grant's cluster, whatever
+   * the grant row says, in turn with other runs for the grant. Rejects when
+   * the cluster could not be cleaned: the caller keeps the grant and retries.
+   */
+  offboard(grant: Grant): Promise<void> {
+    const key = keyOf(grant);
+    return this.serialized(key, async () => {
+      clearTimeout(this.retries.get(key));
+      this.retries.delete(key);
+      await this.remove(await this.kubeApi(grant.clusterId), grant.tenantName, []);
+      this.logger.log({
+        msg: 'tenant offboarded',
+        tenant: grant.tenantName,
+        cluster: grant.clusterName,
+      });
+    });
+  }
+
+  /** One run per grant at a time; the returned promise is the run's own (it may reject). */
+  private serialized(key: string, work: () => Promise<void>): Promise<void> {
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const run = previous.then(() => this.runOnce(known, key, attempt));
-    this.chains.set(key, run);
-    void run.finally(() => {
-      if (this.chains.get(key) === run) {
+    const run = previous.then(work);
+    const settled = run.catch(() => undefined);
+    this.chains.set(key, settled);
+    void settled.finally(() => {
+      if (this.chains.get(key) === settled) {
         this.chains.delete(key);
       }
     });
@@ -113,6 +142,13 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     this.retries.delete(key);
     try {
       const current = await this.grants.grantFor(known.tenantId, known.clusterId);
+      // The tenant's deletion offboards, after its releases were pruned as its service account.
+      if (
+        current !== undefined &&
+        (await this.tenants.getById(current.tenantId)).deletionRequestedAt !== null
+      ) {
+        return;
+      }
       const api = await this.kubeApi(known.clusterId);
       if (current === undefined) {
         await this.remove(api, known.tenantName, []);
@@ -195,3 +231,5 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     }
   }
 }
+
+const keyOf = (grant: Grant): string => `${grant.tenantId}/${grant.clusterId}`;
