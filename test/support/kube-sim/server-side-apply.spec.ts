@@ -221,6 +221,13 @@ describe('server-side apply', () => {
     });
     expect(withMf.status).toBe(400);
     expect(withMf.body.message).toBe('metadata.managedFields must be nil');
+    // JSON is parsed natively but duplicate keys are still refused, as by the YAML decoder.
+    const duplicated = await simRequest(sut, 'PATCH', `${CM}/bad?fieldManager=m1`, {
+      body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bad"},"data":{"a":"1","a":"2"}}',
+      contentType: 'application/apply-patch+yaml',
+    });
+    expect(duplicated.status).toBe(400);
+    expect(duplicated.body.message).toContain('error decoding YAML');
     const forceOnMerge = await simRequest(sut, 'PATCH', `${CM}/a1?force=false`, {
       body: { data: {} },
       contentType: 'application/merge-patch+json',
