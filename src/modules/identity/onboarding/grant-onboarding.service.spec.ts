@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from 'src/common/config/config';
 import type { KubeApi } from 'src/modules/reconciler/kube/kube-api.client';
 import { refKey, refOf } from 'src/modules/reconciler/kube/kube-objects';
+import { KubeError } from 'src/modules/reconciler/kube/kube.errors';
 import type { KubeObject, ObjectRef } from 'src/modules/reconciler/kube/kube.types';
 import type { Grant } from 'src/tenants/grants/grant.types';
 import type { GrantListener, GrantsService } from 'src/tenants/grants/grants.service';
@@ -9,10 +10,15 @@ import type { TenantsService } from 'src/tenants/tenants.service';
 import type { GrantIndexRepository } from './grant-index.repository';
 import { GrantOnboardingService } from './grant-onboarding.service';
 
-/** An in-memory cluster: apply stores, list filters by label selector, delete removes. */
+/**
+ * An in-memory cluster: apply stores (refusing a binding's changed roleRef, as
+ * the API server does), list filters by label selector, delete removes.
+ */
 class FakeKube {
   readonly objects = new Map<string, KubeObject>();
+  /** Writes, in order. */
   readonly calls: string[] = [];
+  readonly lists: string[] = [];
   failNext = false;
 
   api(): KubeApi {
@@ -22,6 +28,15 @@ class FakeKube {
         if (this.failNext) {
           this.failNext = false;
           return Promise.reject(new Error('cluster unreachable'));
+        }
+        const existing = this.objects.get(refKey(refOf(obj)));
+        if (
+          existing !== undefined &&
+          JSON.stringify(existing.roleRef) !== JSON.stringify(obj.roleRef)
+        ) {
+          return Promise.reject(
+            new KubeError('Invalid', 'roleRef: Invalid value: cannot change roleRef'),
+          );
         }
         const stored = { ...obj, metadata: { ...obj.metadata, uid: `uid-${obj.metadata.name}` } };
         this.objects.set(refKey(refOf(obj)), stored);
@@ -33,6 +48,7 @@ class FakeKube {
         _ns: string | undefined,
         opts?: { labelSelector?: string },
       ) => {
+        this.lists.push(kind);
         const wanted = (opts?.labelSelector ?? '').split(',').map((kv) => kv.split('='));
         return Promise.resolve(
           [...this.objects.values()].filter(
@@ -45,6 +61,22 @@ class FakeKube {
         return Promise.resolve(this.objects.delete(refKey(ref)));
       },
     } as unknown as KubeApi;
+  }
+
+  /** Replaces a stored object, as someone editing the cluster would. */
+  edit(
+    kind: string,
+    name: string,
+    namespace: string | undefined,
+    change: Partial<KubeObject>,
+  ): void {
+    const found = [...this.objects.entries()].find(
+      ([, o]) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace,
+    );
+    if (found === undefined) {
+      throw new Error(`no ${kind} ${name}`);
+    }
+    this.objects.set(found[0], { ...found[1], ...change });
   }
 
   names(kind: string): string[] {
@@ -206,6 +238,80 @@ describe('GrantOnboardingService', () => {
     kube.api = () => api;
     await sut.offboard(grantOf());
     expect(kube.names('RoleBinding')).toEqual([]);
+    sut.onModuleDestroy();
+  });
+  it('reads instead of writing when nothing drifted: one LIST per kind, no apply', async () => {
+    const { sut, kube, store } = setup();
+    store(grantOf({ allowClusterScoped: true }));
+    await sut.sync(grantOf());
+    kube.calls.length = 0;
+    kube.lists.length = 0;
+    await sut.sync(grantOf());
+    await sut.resyncAll();
+    expect(kube.calls).toEqual([]);
+    expect(kube.lists.sort()).toEqual(
+      [
+        ...['Namespace', 'RoleBinding', 'ClusterRoleBinding', 'ClusterRole', 'ServiceAccount'],
+        ...['Namespace', 'RoleBinding', 'ClusterRoleBinding', 'ClusterRole', 'ServiceAccount'],
+      ].sort(),
+    );
+    sut.onModuleDestroy();
+  });
+
+  it('repairs exactly the objects that drifted or lost our labels', async () => {
+    const { sut, kube } = setup();
+    await sut.sync(grantOf());
+    kube.calls.length = 0;
+    kube.edit('RoleBinding', 'gitfleet-team-a', 'jobs', {
+      subjects: [{ kind: 'ServiceAccount', name: 'intruder', namespace: 'jobs' }],
+    });
+    kube.edit('Namespace', 'apps', undefined, { metadata: { name: 'apps', labels: {} } });
+    await sut.sync(grantOf());
+    expect(kube.calls).toEqual(['apply Namespace apps', 'apply RoleBinding gitfleet-team-a']);
+    expect(
+      kube.objects.get('rbac.authorization.k8s.io/RoleBinding/jobs/gitfleet-team-a')?.subjects,
+    ).toEqual([{ kind: 'ServiceAccount', name: 'gitfleet-team-a', namespace: 'apps' }]);
+    kube.calls.length = 0;
+    await sut.sync(grantOf());
+    expect(kube.calls).toEqual([]);
+    sut.onModuleDestroy();
+  });
+
+  it('adopts a pre-existing namespace that lacks our labels', async () => {
+    const { sut, kube } = setup();
+    const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'jobs' } };
+    kube.objects.set(refKey(refOf(ns)), ns);
+    await sut.sync(grantOf());
+    expect(kube.calls.filter((c) => c.startsWith('apply Namespace'))).toEqual([
+      'apply Namespace apps',
+      'apply Namespace jobs',
+    ]);
+    expect(kube.objects.get('/Namespace//jobs')?.metadata.labels).toMatchObject({
+      'gitfleet.dev/onboarded-tenant': 'team-a',
+    });
+    sut.onModuleDestroy();
+  });
+
+  it('recreates a binding whose roleRef changed (immutable in the cluster)', async () => {
+    const { sut, kube } = setup();
+    await sut.sync(grantOf());
+    kube.edit('RoleBinding', 'gitfleet-team-a', 'apps', {
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'old-role' },
+    });
+    kube.calls.length = 0;
+    await sut.sync(grantOf());
+    expect(kube.calls).toEqual([
+      'apply RoleBinding gitfleet-team-a',
+      'delete RoleBinding gitfleet-team-a',
+      'apply RoleBinding gitfleet-team-a',
+    ]);
+    expect(
+      (
+        kube.objects.get('rbac.authorization.k8s.io/RoleBinding/apps/gitfleet-team-a')?.roleRef as {
+          name: string;
+        }
+      ).name,
+    ).not.toBe('old-role');
     sut.onModuleDestroy();
   });
 });

@@ -8,6 +8,7 @@ import type { Grant } from 'src/tenants/grants/grant.types';
 import { GrantsService } from 'src/tenants/grants/grants.service';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { GrantIndexRepository } from './grant-index.repository';
+import { inSync } from './onboarding-drift';
 import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
@@ -29,7 +30,8 @@ export const ONBOARDING_RESYNC_MS = 10 * 60_000;
 /**
  * Onboards a tenant in a workload cluster whenever its grant is created,
  * changed or revoked: namespaces, service account and bindings (see
- * `onboardingObjects`), server-side applied with gitfleet's own identity.
+ * `onboardingObjects`), server-side applied with gitfleet's own identity when
+ * missing or drifted.
  * Each run converges the cluster to the grant as stored *now* (so a quick
  * create-then-update cannot apply a stale grant last), one run per grant at a
  * time; failures are retried with backoff. Revocation removes the bindings,
@@ -71,7 +73,7 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Re-onboards every grant, one at a time (the SSA calls are no-ops when nothing drifted). */
+  /** Re-onboards every grant, one at a time (reads only, when nothing drifted). */
   async resyncAll(): Promise<void> {
     try {
       for (const key of await this.index.allKeys()) {
@@ -182,13 +184,27 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Applies the desired objects and removes onboarding objects the grant no longer wants. */
+  /**
+   * Applies the desired objects that are missing or drifted and removes
+   * onboarding objects the grant no longer wants. Reads first: a no-op SSA is
+   * still a write to the API server, and the periodic resync finds nothing to do.
+   */
   async ensure(api: KubeApi, grant: Grant): Promise<void> {
     const desired = onboardingObjects(grant, this.config.tenantClusterRole);
+    const [namespaces, onboarded] = await Promise.all([
+      // Only ours by label: a granted namespace missing from it lacks our labels (or is absent).
+      api.list('v1', 'Namespace', undefined, {
+        labelSelector: onboardingSelector(grant.tenantName),
+      }),
+      this.listOnboarded(api, grant.tenantName),
+    ]);
+    const live = new Map([...namespaces, ...onboarded].map((o) => [refKey(refOf(o)), o]));
     for (const obj of desired) {
-      await this.apply(api, obj);
+      if (!inSync(obj, live.get(refKey(refOf(obj))))) {
+        await this.apply(api, obj);
+      }
     }
-    await this.remove(api, grant.tenantName, desired);
+    await this.removeStale(api, onboarded, desired);
   }
 
   private async apply(api: KubeApi, obj: KubeObject): Promise<void> {
@@ -212,20 +228,37 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
 
   /** Deletes this tenant's onboarding objects (by label) except `keep`; namespaces stay. */
   private async remove(api: KubeApi, tenant: string, keep: readonly KubeObject[]): Promise<void> {
-    const kept = new Set(keep.map((o) => refKey(refOf(o))));
+    await this.removeStale(api, await this.listOnboarded(api, tenant), keep);
+  }
+
+  /** This tenant's live onboarding objects of the removable kinds: one LIST per kind. */
+  private async listOnboarded(api: KubeApi, tenant: string): Promise<KubeObject[]> {
+    const found: KubeObject[] = [];
     for (const kind of REMOVABLE_KINDS) {
-      const found = await api.list(kind.apiVersion, kind.kind, undefined, {
+      const objects = await api.list(kind.apiVersion, kind.kind, undefined, {
         labelSelector: onboardingSelector(tenant),
       });
-      for (const obj of found) {
-        const labels = obj.metadata.labels ?? {};
-        if (
-          labels[MANAGED_BY_LABEL] !== MANAGED_BY ||
-          labels[ONBOARDED_TENANT_LABEL] !== tenant ||
-          kept.has(refKey(refOf(obj)))
-        ) {
-          continue;
-        }
+      // The selector already says so; checked again because deleting is at stake.
+      found.push(
+        ...objects.filter((obj) => {
+          const labels = obj.metadata.labels ?? {};
+          return (
+            labels[MANAGED_BY_LABEL] === MANAGED_BY && labels[ONBOARDED_TENANT_LABEL] === tenant
+          );
+        }),
+      );
+    }
+    return found;
+  }
+
+  private async removeStale(
+    api: KubeApi,
+    onboarded: readonly KubeObject[],
+    keep: readonly KubeObject[],
+  ): Promise<void> {
+    const kept = new Set(keep.map((o) => refKey(refOf(o))));
+    for (const obj of onboarded) {
+      if (!kept.has(refKey(refOf(obj)))) {
         await api.delete(refOf(obj), { uid: obj.metadata.uid });
       }
     }
