@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       timeout: { type: 'string', default: String(d.convergeTimeoutMs / 1000) },
       env: { type: 'string', multiple: true, default: [] },
       'cpu-prof': { type: 'boolean', default: false },
+      'max-old-space': { type: 'string', default: String(d.maxOldSpaceMiB) },
       'keep-db': { type: 'boolean', default: false },
       main: { type: 'string' },
       out: { type: 'string', default: 'bench-results' },
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
         '         --unreachable-mode refused|hang --interval S --steady-intervals N\n' +
         '         --list-targets N --page-size N --ready-after MS --timeout S\n' +
         '         --env NAME=VALUE (repeatable, for the gitfleet process) --cpu-prof --keep-db --out DIR\n' +
+        '         --max-old-space MIB (V8 heap bound of gitfleet, default as the Helm chart: 640)\n' +
         '         --main PATH (built entry point, default dist/src/main.js)',
     );
     return;
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     appEnv,
     ...(values['cpu-prof'] ? { cpuProfileDir: join(outDir, `${name}-cpuprofile`) } : {}),
     keepDatabase: values['keep-db'],
+    maxOldSpaceMiB: Number(values['max-old-space']),
     ...(values.main === undefined ? {} : { mainJs: resolve(values.main) }),
     log: (line) =>
       console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`),

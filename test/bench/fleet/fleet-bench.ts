@@ -44,6 +44,8 @@ export interface FleetBenchOptions {
   appEnv: Record<string, string>;
   /** Writes a V8 CPU profile of the gitfleet process here (on exit). */
   cpuProfileDir?: string;
+  /** V8 old-space bound of the gitfleet process, as the Helm chart sets it. */
+  maxOldSpaceMiB: number;
   keepDatabase: boolean;
   /** Built entry point to run (default `dist/src/main.js`); a copy keeps a long run safe from rebuilds. */
   mainJs?: string;
@@ -59,6 +61,7 @@ export const DEFAULT_OPTIONS: Omit<FleetBenchOptions, 'log'> = {
   unreachableMode: 'refused',
   intervalSeconds: 60,
   steadyIntervals: 3,
+  maxOldSpaceMiB: 640,
   listTargets: 10_000,
   listPageSize: 100,
   readyAfterMs: 200,
@@ -275,10 +278,12 @@ export class FleetBench {
     const databaseUrl = await createEmptyDatabase(this.databaseName);
     this.db = new Client({ connectionString: databaseUrl });
     await this.db.connect();
-    const cpuProf: Record<string, string> =
-      o.cpuProfileDir === undefined
-        ? {}
-        : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.cpuProfileDir}` };
+    // The heap bound the Helm chart sets (helm-chart/values.yaml nodeMaxOldSpaceMiB).
+    const nodeOptions = [`--max-old-space-size=${o.maxOldSpaceMiB}`];
+    if (o.cpuProfileDir !== undefined) {
+      nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`);
+    }
+    const cpuProf: Record<string, string> = { NODE_OPTIONS: nodeOptions.join(' ') };
     this.app = await startAppProcess(
       {
         DATABASE_URL: databaseUrl,

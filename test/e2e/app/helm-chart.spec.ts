@@ -53,6 +53,18 @@ describe('helm chart', () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'Service', 'ServiceAccount']);
   });
 
+  it('bounds the V8 heap below the memory limit, unless told not to', async () => {
+    const envOf = async (args: string[]): Promise<{ name: string; value?: string }[]> =>
+      (await template([...REQUIRED, ...args])).find((o) => o.kind === 'Deployment')?.spec.template
+        .spec.containers[0].env;
+    const nodeOptions = (await envOf([])).find((e) => e.name === 'NODE_OPTIONS');
+    expect(nodeOptions?.value).toBe('--max-old-space-size=640');
+    const custom = await envOf(['--set', 'nodeMaxOldSpaceMiB=1536']);
+    expect(custom.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe('--max-old-space-size=1536');
+    const unset = await envOf(['--set', 'nodeMaxOldSpaceMiB=null']);
+    expect(unset.find((e) => e.name === 'NODE_OPTIONS')).toBeUndefined();
+  });
+
   it('adds read-only Cluster API RBAC only when enabled', async () => {
     const objects = await template([...REQUIRED, '--set', 'clusterApi.enabled=true']);
     const role = objects.find((o) => o.kind === 'ClusterRole');
