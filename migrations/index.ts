@@ -7,6 +7,7 @@ import { CreateEvents1764270001000 } from './1764270001000-CreateEvents';
 import { CreateTenantApiTokens1764280000000 } from './1764280000000-CreateTenantApiTokens';
 import { CreateCapiClusters1764290000000 } from './1764290000000-CreateCapiClusters';
 import { AddTenantDeletionRequestedAt1764300000000 } from './1764300000000-AddTenantDeletionRequestedAt';
+import { AddTargetReconcileRequests1764310000000 } from './1764310000000-AddTargetReconcileRequests';
 
 /** Applied in this order. Never edit a landed migration; add a new one. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateTenantApiTokens1764280000000,
   CreateCapiClusters1764290000000,
   AddTenantDeletionRequestedAt1764300000000,
+  AddTargetReconcileRequests1764310000000,
 ];

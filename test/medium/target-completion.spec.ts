@@ -513,4 +513,46 @@ describe('completing a reconcile in one statement (real PostgreSQL)', () => {
       expect(await runsOf(stale.id)).toEqual([]);
     });
   });
+
+  describe('reconcile requests', () => {
+    it('runs a target again at once when a request arrives while it runs', async () => {
+      const c = await claim();
+      // A new revision or a user asks while the run is in flight.
+      expect(
+        await sut.enqueue(tenantId, { targetId: targetIds[0] }, undefined, { freshRead: true }),
+      ).toBe(1);
+      expect(await sut.complete(c, 'replica-a', { nextRunAt: later() }, run(1))).toBe(true);
+      const after = await load(targetIds[0]);
+      expect(after.nextRunAt.getTime()).toBeLessThanOrEqual(Date.now());
+      expect(after.reconcileRequestedAt).not.toBeNull();
+      expect(after.freshReadRequested).toBe(true);
+      // The run that follows answers the request: the interval applies again, the marks go.
+      const next = await claim();
+      const nextRunAt = later();
+      expect(await sut.complete(next, 'replica-a', { nextRunAt }, run(2))).toBe(true);
+      const settled = await load(targetIds[0]);
+      expect(settled.nextRunAt.toISOString()).toBe(nextRunAt.toISOString());
+      expect(settled.reconcileRequestedAt).toBeNull();
+      expect(settled.freshReadRequested).toBe(false);
+    });
+
+    it('answers a request made before the claim with this run', async () => {
+      await sut.enqueue(tenantId, { targetId: targetIds[0] });
+      const c = await claim();
+      const nextRunAt = later();
+      expect(await sut.complete(c, 'replica-a', { nextRunAt }, undefined)).toBe(true);
+      const after = await load(targetIds[0]);
+      expect(after.nextRunAt.toISOString()).toBe(nextRunAt.toISOString());
+      expect(after.reconcileRequestedAt).toBeNull();
+      expect(after.freshReadRequested).toBe(false);
+    });
+
+    it('makes a target that is not due due now, without touching other releases', async () => {
+      expect(await sut.enqueue(tenantId, { targetId: targetIds[1] })).toBe(1);
+      const row = await load(targetIds[1]);
+      expect(row.nextRunAt.getTime()).toBeLessThanOrEqual(Date.now());
+      expect(row.freshReadRequested).toBe(false);
+      expect(await sut.enqueue(tenantId, { releaseIds: [] })).toBe(0);
+    });
+  });
 });

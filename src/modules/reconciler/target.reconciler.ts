@@ -259,14 +259,17 @@ export class TargetReconciler {
     const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
     const serviceAccount = serviceAccountOf(grant, release);
     const owner = { tenant: tenantName, release: release.name };
-    // Unchanged objects are checked against one LIST per kind shared by the cluster's targets.
-    const live = await this.snapshots.read(
-      cluster.id,
-      api,
-      owner,
-      serviceAccountUser(serviceAccount),
-      target.inventory.filter((e) => e.appliedHash !== undefined),
-    );
+    // Unchanged objects are checked against one LIST per kind shared by the cluster's
+    // targets; a user's "reconcile now" reads afresh, so drift made a moment ago shows.
+    const live = target.freshReadRequested
+      ? undefined
+      : await this.snapshots.read(
+          cluster.id,
+          api,
+          owner,
+          serviceAccountUser(serviceAccount),
+          target.inventory.filter((e) => e.appliedHash !== undefined),
+        );
     const applied = await this.applier.apply(api, objects, {
       owner,
       serviceAccount,

@@ -200,7 +200,9 @@ export class ReleasesService {
   async reconcile(tenantName: string, name: string): Promise<number> {
     const tenantId = await this.tenants.idOf(tenantName);
     const release = await this.load(tenantId, name);
-    return this.targets.enqueue(tenantId, { releaseId: release.id });
+    return this.targets.enqueue(tenantId, { releaseId: release.id }, undefined, {
+      freshRead: true,
+    });
   }
 
   /** Release by name for other contexts (targets API, reconciler). */

@@ -21,6 +21,11 @@ export interface ClaimedTarget {
   releaseId: string;
   clusterId: string;
   fencingToken: string;
+  /**
+   * When the claim was taken, as the database's timestamp text: microseconds, which
+   * a Date would cut to milliseconds. Requests after it re-run the target.
+   */
+  claimedAt?: string;
 }
 
 /** What a reconcile writes back; applied only while the lease is still ours. */
@@ -255,10 +260,17 @@ export class TargetRepository {
   }
 
   /** Makes targets due now (explicit reconcile, new revision, release change). */
+  /**
+   * Makes targets due now and records the request, so a target that is running
+   * runs again right after (its completion would otherwise schedule the interval).
+   * `freshRead`: the next run reads live state itself (a user asked; drift made
+   * seconds ago must show), not the shared per-cluster snapshot.
+   */
   async enqueue(
     tenantId: string,
     where: { targetId?: string; releaseId?: string; releaseIds?: readonly string[] },
     manager?: EntityManager,
+    options: { freshRead?: boolean } = {},
   ): Promise<number> {
     const params: unknown[] = [tenantId];
     const clauses = ['tenant_id = $1'];
@@ -275,7 +287,9 @@ export class TargetRepository {
       clauses.push(`release_id = ANY($${params.length}::uuid[])`);
     }
     const result = await this.m(manager).query<[unknown[], number]>(
-      `UPDATE target SET next_run_at = now() WHERE ${clauses.join(' AND ')} AND next_run_at > now()`,
+      `UPDATE target SET next_run_at = LEAST(next_run_at, now()), reconcile_requested_at = now()
+         ${options.freshRead === true ? ', fresh_read_requested = true' : ''}
+       WHERE ${clauses.join(' AND ')}`,
       params,
     );
     return result[1];
@@ -284,7 +298,8 @@ export class TargetRepository {
   /** Targets of every tenant on a cluster become due (cluster changed or recovered). */
   async enqueueCluster(clusterId: string): Promise<number> {
     const result = await this.m().query<[unknown[], number]>(
-      `UPDATE target SET next_run_at = now() WHERE cluster_id = $1 AND next_run_at > now()`,
+      `UPDATE target SET next_run_at = LEAST(next_run_at, now()), reconcile_requested_at = now()
+       WHERE cluster_id = $1`,
       [clusterId],
     );
     return result[1];
@@ -316,6 +331,7 @@ export class TargetRepository {
           release_id: string;
           cluster_id: string;
           fencing_token: string;
+          claimed_at: string;
         }[],
         number,
       ]
@@ -332,7 +348,7 @@ export class TargetRepository {
          ORDER BY next_run_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED)
-       RETURNING t.id, t.tenant_id, t.release_id, t.cluster_id, t.fencing_token`,
+       RETURNING t.id, t.tenant_id, t.release_id, t.cluster_id, t.fencing_token, now()::text AS claimed_at`,
       [owner, limit, leaseMs, excludeClusterIds],
     );
     return rows.map((r) => ({
@@ -341,6 +357,7 @@ export class TargetRepository {
       releaseId: r.release_id,
       clusterId: r.cluster_id,
       fencingToken: String(r.fencing_token),
+      claimedAt: r.claimed_at,
     }));
   }
 
@@ -387,10 +404,19 @@ export class TargetRepository {
     outcome: TargetOutcome,
     run: Omit<TargetRunEntity, 'id' | 'targetId' | 'target'> | undefined,
   ): { sql: string; params: unknown[] } {
-    const params: unknown[] = [claim.id, owner, claim.fencingToken];
-    const sets = ['lease_owner = NULL', 'lease_expires_at = NULL'];
+    const { nextRunAt, ...fields } = outcome;
+    const params: unknown[] = [claim.id, owner, claim.fencingToken, claim.claimedAt ?? null];
+    // A request made during the run (trigger, user) makes the target due again at once.
+    const requestedSince = 'COALESCE(reconcile_requested_at > $4::timestamptz, false)';
+    const sets = [
+      'lease_owner = NULL',
+      'lease_expires_at = NULL',
+      `next_run_at = CASE WHEN ${requestedSince} THEN now() ELSE $${params.push(nextRunAt)}::timestamptz END`,
+      `reconcile_requested_at = CASE WHEN ${requestedSince} THEN reconcile_requested_at END`,
+      `fresh_read_requested = fresh_read_requested AND ${requestedSince}`,
+    ];
     const target = this.dataSource.getMetadata(TargetEntity);
-    for (const [property, value] of Object.entries(outcome)) {
+    for (const [property, value] of Object.entries(fields)) {
       if (value === undefined) {
         continue; // Absent: keep what is stored.
       }

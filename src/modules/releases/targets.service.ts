@@ -60,7 +60,7 @@ export class TargetsService {
 
   async reconcile(tenantName: string, release: string, cluster: string): Promise<number> {
     const { tenantId, target } = await this.find(tenantName, release, cluster);
-    return this.targets.enqueue(tenantId, { targetId: target.id });
+    return this.targets.enqueue(tenantId, { targetId: target.id }, undefined, { freshRead: true });
   }
 
   async setSuspended(

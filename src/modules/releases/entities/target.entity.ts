@@ -131,6 +131,14 @@ export class TargetEntity {
   @Column({ type: 'timestamptz', name: 'next_run_at', default: () => 'now()' })
   nextRunAt!: Date;
 
+  /** Last reconcile request (trigger or user); one newer than the running claim re-runs it. */
+  @Column({ type: 'timestamptz', name: 'reconcile_requested_at', nullable: true })
+  reconcileRequestedAt!: Date | null;
+
+  /** A user asked to reconcile now: read live state afresh, not from the shared snapshot. */
+  @Column({ type: 'boolean', name: 'fresh_read_requested', default: false })
+  freshReadRequested!: boolean;
+
   @Column({ type: 'integer', name: 'failure_count', default: 0 })
   failureCount!: number;
 
