@@ -425,6 +425,45 @@ describe('completing a reconcile in one statement (real PostgreSQL)', () => {
         (r) => r.reason,
       );
 
+    it('inserts events given to the statement itself, only when the write happens', async () => {
+      const c = await claim();
+      const withMetadata: NewEvent = {
+        ...event('NewRevision'),
+        severity: 'error',
+        revision: 'main@sha1:abc',
+        metadata: { counts: { applied: 2 } },
+        occurredAt: new Date('2026-03-04T05:06:07.891Z'),
+      };
+      expect(
+        await sut.complete(c, 'replica-a', { nextRunAt: later() }, run(1), undefined, [
+          withMetadata,
+          event('DriftCorrected'),
+        ]),
+      ).toBe(true);
+      expect(await eventReasons()).toEqual(['DriftCorrected', 'NewRevision']);
+      const [stored] = await ds.query<Record<string, unknown>[]>(
+        `SELECT tenant_id, object_kind, object_name, severity, message, revision, metadata, occurred_at
+         FROM event WHERE reason = 'NewRevision'`,
+      );
+      expect(stored).toEqual({
+        tenant_id: tenantId,
+        object_kind: 'Target',
+        object_name: 'web/prod-eu',
+        severity: 'error',
+        message: 'NewRevision',
+        revision: 'main@sha1:abc',
+        metadata: { counts: { applied: 2 } },
+        occurred_at: new Date('2026-03-04T05:06:07.891Z'),
+      });
+      // The lease is gone now: a second completion writes nothing, events included.
+      expect(
+        await sut.complete(c, 'replica-a', { nextRunAt: later() }, run(2), undefined, [
+          event('Lost'),
+        ]),
+      ).toBe(false);
+      expect(await eventReasons()).toEqual(['DriftCorrected', 'NewRevision']);
+    });
+
     it('runs in the same transaction as the write, and commits with it', async () => {
       const c = await claim();
       let seenInside: { last_result: string; runs: number } | undefined;

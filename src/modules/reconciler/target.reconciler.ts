@@ -48,7 +48,6 @@ import {
 } from './kube/kube-objects';
 import { Pruner } from './kube/pruner.service';
 import { ReconcilerMetrics, type TargetLabels } from './reconciler.metrics';
-import { EventsService } from 'src/modules/events/events.service';
 import type { NewEvent } from 'src/modules/events/event.repository';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 import { RenderCache } from './render-cache';
@@ -117,7 +116,6 @@ export class TargetReconciler {
     private readonly pruner: Pruner,
     private readonly health: HealthChecker,
     private readonly metrics: ReconcilerMetrics,
-    private readonly events: EventsService,
   ) {}
 
   /**
@@ -709,7 +707,8 @@ export class TargetReconciler {
         counts: end.counts ?? null,
         drift: (end.drift ?? []).map((d) => ({ object: refString(d.ref), fields: d.fields })),
       },
-      events.length === 0 ? undefined : (manager) => this.events.record(events, manager),
+      undefined,
+      events,
     );
     if (!written) {
       this.logger.warn({

@@ -4,6 +4,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, EntityMetadata } from 'typeorm';
 import { selectorToSql } from 'src/clusters/labels/label-selector';
 import { Page, decodeContinueToken, filterDigest, toPage } from 'src/common/api/pagination';
+import {
+  eventsParameter,
+  insertEventsSql,
+  type NewEvent,
+} from 'src/modules/events/event.repository';
 import { toLabelSelector } from './cluster-selector';
 import type { ReleaseEntity } from './entities/release.entity';
 import { TargetRunEntity } from './entities/target-run.entity';
@@ -373,8 +378,9 @@ export class TargetRepository {
   /**
    * Writes a reconcile's outcome, its history row and trims history, only while
    * the lease is still ours and unexpired. One statement, so one round trip and
-   * atomic without a transaction; `afterWrite` (events) adds a transaction around
-   * it. Returns false when the write was rejected (someone else owns the target).
+   * atomic without a transaction; `events` are inserted by the same statement.
+   * `afterWrite` adds a transaction around it for other writes. Returns false when
+   * the write was rejected (someone else owns the target).
    */
   async complete(
     claim: ClaimedTarget,
@@ -382,8 +388,9 @@ export class TargetRepository {
     outcome: TargetOutcome,
     run: Omit<TargetRunEntity, 'id' | 'targetId' | 'target'> | undefined,
     afterWrite?: (manager: EntityManager) => Promise<void>,
+    events: readonly NewEvent[] = [],
   ): Promise<boolean> {
-    const statement = this.completeStatement(claim, owner, outcome, run);
+    const statement = this.completeStatement(claim, owner, outcome, run, events);
     if (afterWrite === undefined) {
       const rows = await this.m().query<{ written: number }[]>(statement.sql, statement.params);
       return (rows[0]?.written ?? 0) > 0;
@@ -403,6 +410,7 @@ export class TargetRepository {
     owner: string,
     outcome: TargetOutcome,
     run: Omit<TargetRunEntity, 'id' | 'targetId' | 'target'> | undefined,
+    events: readonly NewEvent[],
   ): { sql: string; params: unknown[] } {
     const { nextRunAt, ...fields } = outcome;
     const params: unknown[] = [claim.id, owner, claim.fencingToken, claim.claimedAt ?? null];
@@ -443,6 +451,11 @@ export class TargetRepository {
         DELETE FROM target_run WHERE id IN (
           SELECT id FROM target_run WHERE target_id = $1 ORDER BY started_at DESC OFFSET $${params.push(HISTORY_LIMIT - 1)})
           AND EXISTS (SELECT 1 FROM updated))`;
+    }
+    if (events.length > 0) {
+      const param = `$${params.push(eventsParameter(events))}`;
+      sql += `,
+      events AS (${insertEventsSql(param, 'WHERE EXISTS (SELECT 1 FROM updated)')})`;
     }
     sql += `
       SELECT count(*)::int AS written FROM updated`;

@@ -74,6 +74,7 @@ interface CpuMark {
   app: number;
   harness: number;
   machine: { busy: number; total: number };
+  transactions: number;
 }
 
 export interface ConvergeFigures {
@@ -88,6 +89,8 @@ export interface ConvergeFigures {
   harnessCpuSeconds: number;
   /** Share of the machine's CPU (all cores) busy during the phase, every process. */
   machineBusyFraction: number;
+  /** PostgreSQL transactions (statements outside a transaction count one each) per target. */
+  transactionsPerTarget: number;
   /** Failed reconcile runs during the phase (retries), from the history table. */
   failedRuns: number;
 }
@@ -357,8 +360,17 @@ export class FleetBench {
     });
   }
 
-  private cpuMark(): CpuMark {
-    return { app: cpuSeconds(this.pid()), harness: ownCpuSeconds(), machine: machineCpuSeconds() };
+  private async cpuMark(): Promise<CpuMark> {
+    // Committed transactions of gitfleet's database: every autocommit statement is one.
+    const { rows } = await this.db!.query<{ n: string }>(
+      'SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()',
+    );
+    return {
+      app: cpuSeconds(this.pid()),
+      harness: ownCpuSeconds(),
+      machine: machineCpuSeconds(),
+      transactions: Number(rows[0]?.n ?? 0),
+    };
   }
 
   // ---------------------------------------------------------------- phases
@@ -368,7 +380,7 @@ export class FleetBench {
     const revision = `main@sha1:${await this.repo!.head()}`;
     const started = performance.now();
     const startedAt = new Date();
-    const cpu0 = this.cpuMark();
+    const cpu0 = await this.cpuMark();
     await mapLimit(
       Array.from({ length: o.releases }, (_, i) => i),
       4,
@@ -419,7 +431,7 @@ export class FleetBench {
     );
     const started = performance.now();
     const startedAt = new Date();
-    const cpu0 = this.cpuMark();
+    const cpu0 = await this.cpuMark();
     const res = await this.api('POST', `/tenants/${this.tenant}/sources/fleet/refresh`);
     if (res.status !== 202) {
       throw new Error(`refresh failed: ${res.status} ${res.text}`);
@@ -456,7 +468,7 @@ export class FleetBench {
       return total === expected && ready === expected ? true : undefined;
     });
     const seconds = (performance.now() - started) / 1000;
-    const cpu = this.cpuMark();
+    const cpu = await this.cpuMark();
     const { rows } = await db.query<{ s: number }>(
       `SELECT extract(epoch FROM (t.last_reconciled_at - $2::timestamptz))::float8 AS s
        FROM target t JOIN cluster c ON c.id = t.cluster_id WHERE ${scope}`,
@@ -475,6 +487,7 @@ export class FleetBench {
       targetP95Seconds: percentile(times, 95),
       cpuSeconds: cpu.app - cpu0.app,
       harnessCpuSeconds: cpu.harness - cpu0.harness,
+      transactionsPerTarget: (cpu.transactions - cpu0.transactions) / expected,
       machineBusyFraction:
         (cpu.machine.busy - cpu0.machine.busy) / (cpu.machine.total - cpu0.machine.total),
       failedRuns: failed.rows[0]?.n ?? 0,

@@ -36,7 +36,7 @@ export function goalRows(r: FleetBenchResult): GoalRow[] {
   });
   rows.push({
     figure: 'gitfleet CPU during cold / update converge',
-    value: `${fmt(r.cold.cpuSeconds)} s / ${fmt(r.update.cpuSeconds)} s (test clusters and git server ${fmt(r.cold.harnessCpuSeconds)} s / ${fmt(r.update.harnessCpuSeconds)} s; machine ${fmt(r.cold.machineBusyFraction * 100, 0)} % / ${fmt(r.update.machineBusyFraction * 100, 0)} % busy)`,
+    value: `${fmt(r.cold.cpuSeconds)} s / ${fmt(r.update.cpuSeconds)} s (test clusters and git server ${fmt(r.cold.harnessCpuSeconds)} s / ${fmt(r.update.harnessCpuSeconds)} s; machine ${fmt(r.cold.machineBusyFraction * 100, 0)} % / ${fmt(r.update.machineBusyFraction * 100, 0)} % busy; PostgreSQL transactions per target ${fmt(r.cold.transactionsPerTarget)} / ${fmt(r.update.transactionsPerTarget)})`,
     goal: '—',
     met: undefined,
   });
