@@ -28,28 +28,10 @@ import {
   insertSource,
   insertTenant,
 } from 'test/support/factories/registry.factory';
+import { releaseSpec } from 'test/support/factories/release.factory';
 
-const spec = (sourceId: string, name: string, clusterNames: string[]): ReleaseSpec => ({
-  sourceId,
-  name,
-  path: 'apps',
-  kind: null,
-  helm: null,
-  clusterSelector: null,
-  clusterNames,
-  targetNamespace: 'apps',
-  intervalSeconds: 300,
-  retryIntervalSeconds: 60,
-  timeoutSeconds: 60,
-  prune: true,
-  wait: true,
-  allowEmpty: false,
-  force: false,
-  suspended: false,
-  dependsOn: [],
-  healthChecks: [],
-  variables: {},
-});
+const spec = (sourceId: string, name: string, clusterNames: string[]): ReleaseSpec =>
+  releaseSpec({ sourceId, name, clusterNames });
 
 /** Dependencies the loaded methods never touch. */
 const unused = <T>(): T => ({}) as T;

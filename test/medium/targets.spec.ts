@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
 import { ReleaseEntity } from 'src/modules/releases/entities/release.entity';
@@ -11,32 +10,16 @@ import {
   insertSource,
   insertTenant,
 } from 'test/support/factories/registry.factory';
+import { releaseSpec } from 'test/support/factories/release.factory';
 
 let currentSourceId = '';
 
 function spec(overrides: Partial<ReleaseSpec> = {}): ReleaseSpec {
-  return {
+  return releaseSpec({
     sourceId: currentSourceId,
-    name: `r-${randomUUID().slice(0, 8)}`,
-    path: 'apps',
-    kind: null,
-    helm: null,
     clusterSelector: { matchLabels: { env: 'prod' } },
-    clusterNames: null,
-    targetNamespace: 'apps',
-    intervalSeconds: 300,
-    retryIntervalSeconds: 60,
-    timeoutSeconds: 60,
-    prune: true,
-    wait: true,
-    allowEmpty: false,
-    force: false,
-    suspended: false,
-    dependsOn: [],
-    healthChecks: [],
-    variables: {},
     ...overrides,
-  };
+  });
 }
 
 describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
