@@ -13,6 +13,7 @@ import type { FetchOutcome, SourceSpec } from 'src/modules/sources/source.types'
 import { SourcesService } from 'src/modules/sources/sources.service';
 import { createTestDatabase } from 'test/support/database/test-database';
 import { insertTenant } from 'test/support/factories/registry.factory';
+import { createCertificateAuthority } from 'test/support/kube-sim/certs';
 
 function spec(overrides: Partial<SourceSpec> = {}): SourceSpec {
   return {
@@ -388,6 +389,31 @@ describe('sources in PostgreSQL: tenant scope, claims, fencing, sealed credentia
       ).rejects.toMatchObject({ details: [expect.objectContaining({ field: 'credentials' })] });
       const rows = await ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM source');
       expect(rows[0]?.n).toBe(0);
+    });
+
+    it('refuses a CA bundle that does not parse, on create and update, writing nothing', async () => {
+      const a = await insertTenant(ds);
+      const broken = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n';
+      const helm = spec({ kind: 'helm', url: 'https://charts.example.com/', reference: null });
+      await expect(
+        service.create(a, { name: 'charts', ...helm, caCertificate: broken, credentials: null }),
+      ).rejects.toMatchObject({
+        code: 'InvalidSource',
+        status: 400,
+        details: [expect.objectContaining({ field: 'caCertificate' })],
+      });
+      const ca = (await createCertificateAuthority('medium spec CA')).certPem;
+      const created = await service.create(a, {
+        name: 'charts',
+        ...helm,
+        caCertificate: ca,
+        credentials: null,
+      });
+      expect(created.caCertificate).toBe(ca);
+      await expect(service.update(a, 'charts', { caCertificate: broken })).rejects.toMatchObject({
+        details: [expect.objectContaining({ field: 'caCertificate' })],
+      });
+      expect((await service.get(a, 'charts')).caCertificate).toBe(ca);
     });
   });
 });

@@ -176,9 +176,7 @@ export class SourceReconciler {
       case 'helm': {
         // Only the index is fetched here (conditionally); charts are downloaded when a
         // release asks for one. The index digest is the source's revision.
-        const index = await this.helm.fetchIndex(
-          helmRequest(source.url, source.timeoutSeconds, credentials),
-        );
+        const index = await this.helm.fetchIndex(helmRequest(source, credentials));
         return {
           revision: index.digest,
           digest: index.digest,

@@ -7,6 +7,8 @@ export const SourceErrorCode = {
   AuthenticationFailed: 'AuthenticationFailed',
   HostKeyMismatch: 'HostKeyMismatch',
   Unreachable: 'Unreachable',
+  /** The server's TLS certificate is not trusted (unknown authority), expired or for another host. */
+  CertificateVerificationFailed: 'CertificateVerificationFailed',
   RateLimited: 'RateLimited',
   ServerError: 'ServerError',
   RefNotFound: 'RefNotFound',

@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from 'src/common/config/config';
 import type { FieldProblem } from 'src/common/errors/app-error';
 import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
+import { parseCaBundle } from 'src/modules/sources/ca-bundle';
 import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
 import { validateReference } from 'src/modules/sources/git/git-reference';
 import { parseGitUrl } from 'src/modules/sources/git/git-url';
@@ -41,7 +42,11 @@ export interface SourceArtifact {
   readonly digest: string;
 }
 
-/** A chart from a helm source: an artifact directory holding one verified chart archive. */
+/**
+ * A chart from a helm source: an artifact directory holding one verified chart archive
+ * and nothing else. Rendering relies on that shape to read a release's valuesFiles from
+ * inside the chart.
+ */
 export interface ChartArtifact extends SourceArtifact {
   /** `<version>@sha256:<archive digest>`. */
   readonly revision: string;
@@ -161,7 +166,12 @@ export class SourcesService {
         patch.credentials === undefined
           ? current.credentialsKind
           : (patch.credentials?.kind ?? null);
-      this.validateSpec(merged, credentialsKind === null ? null : { kind: credentialsKind });
+      // A stored CA bundle was checked when it was given; only a new one is checked here.
+      this.validateSpec(
+        merged,
+        credentialsKind === null ? null : { kind: credentialsKind },
+        patch.caCertificate !== undefined,
+      );
       let credentials: SealedCredentials | null | undefined;
       if (patch.credentials !== undefined) {
         credentials =
@@ -313,11 +323,8 @@ export class SourcesService {
     if (source.status.revision === null) {
       throw new SourceError('ArtifactNotReady', `Source "${source.name}" has no index yet`);
     }
-    const request = helmRequest(
-      source.url,
-      source.timeoutSeconds,
-      await this.openCredentials(source),
-    );
+    // The source's CA applies to the index and to the chart download alike.
+    const request = helmRequest(source, await this.openCredentials(source));
     let index = await this.helm.cachedIndex(request);
     if (index?.digest !== source.status.revision) {
       // Fetched by another replica, or the repository moved on since: the newest index wins.
@@ -354,12 +361,19 @@ export class SourcesService {
     return source;
   }
 
-  /** Checks the URL policy, the reference and that the credentials fit the transport. */
+  /** Checks the URL policy, the reference, the CA bundle and that the credentials fit the transport. */
   private validateSpec(
     spec: SourceSpec,
     credentials: Pick<SourceCredentials, 'kind'> | null,
+    checkCa = true,
   ): void {
     const problems: FieldProblem[] = [];
+    if (checkCa && spec.caCertificate !== null && parseCaBundle(spec.caCertificate) === undefined) {
+      problems.push({
+        field: 'caCertificate',
+        message: 'must be PEM certificates that parse as X.509',
+      });
+    }
     const allowHttp = this.config.sourceAllowHttp;
     switch (spec.kind) {
       case 'git': {

@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { createCertificateAuthority } from 'test/support/kube-sim/certs';
 
 const execFileAsync = promisify(execFile);
 
@@ -23,7 +25,7 @@ export type HelmRepoFault = { status: number; retryAfter?: string | number };
 /**
  * A static Helm chart repository on 127.0.0.1: index.yaml and archives made by the real
  * helm binary, ETag / Last-Modified validators (304), per-path request log, optional
- * basic auth, faults and redirects on demand.
+ * basic auth, optional HTTPS with a private CA, faults and redirects on demand.
  */
 export class HelmRepoServer {
   readonly requests: HelmRequestRecord[] = [];
@@ -36,10 +38,16 @@ export class HelmRepoServer {
     readonly dir: string,
     private readonly scratch: string,
     private readonly auth: { username: string; password: string } | undefined,
+    /** PEM of the private CA that issued the HTTPS certificate; undefined for plain HTTP. */
+    readonly caCertificate: string | undefined,
   ) {}
 
+  /**
+   * `tls`: serve HTTPS with a server certificate (127.0.0.1, localhost) issued by a CA
+   * made for this server alone, so only a client trusting `caCertificate` connects.
+   */
   static async start(
-    options: { auth?: { username: string; password: string } } = {},
+    options: { auth?: { username: string; password: string }; tls?: boolean } = {},
   ): Promise<HelmRepoServer> {
     const base = await mkdtemp(join(tmpdir(), 'gitfleet-helm-'));
     const dir = join(base, 'repo');
@@ -47,13 +55,24 @@ export class HelmRepoServer {
     await mkdir(dir);
     await mkdir(scratch);
     const holder: { self?: HelmRepoServer } = {};
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       holder.self?.handle(req, res).catch(() => {
         res.writeHead(500);
         res.end();
       });
-    });
-    const self = new HelmRepoServer(server, dir, scratch, options.auth);
+    };
+    let server: Server;
+    let caCertificate: string | undefined;
+    if (options.tls === true) {
+      // A distinct subject per server: TLS looks issuers up by name.
+      const ca = await createCertificateAuthority(`gitfleet helm-repo test CA ${base}`);
+      const leaf = await ca.issue({ commonName: '127.0.0.1', server: true });
+      server = createHttpsServer({ key: leaf.keyPem, cert: leaf.certPem }, handler);
+      caCertificate = ca.certPem;
+    } else {
+      server = createServer(handler);
+    }
+    const self = new HelmRepoServer(server, dir, scratch, options.auth, caCertificate);
     holder.self = self;
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
     return self;
@@ -65,7 +84,8 @@ export class HelmRepoServer {
 
   /** Repository URL as 127.0.0.1; `hostAlias` gives the same server under another host name. */
   url(hostAlias = '127.0.0.1'): string {
-    return `http://${hostAlias}:${this.port}/`;
+    const scheme = this.caCertificate === undefined ? 'http' : 'https';
+    return `${scheme}://${hostAlias}:${this.port}/`;
   }
 
   private helm(args: string[]): Promise<{ stdout: string }> {
@@ -80,11 +100,14 @@ export class HelmRepoServer {
     });
   }
 
-  /** Packages a small chart with `helm package` into the repository. Call reindex() after. */
+  /**
+   * Packages a small chart with `helm package` into the repository. `files` adds or
+   * replaces chart files (chart-relative paths, e.g. `values-prod.yaml`). Call reindex() after.
+   */
   async addChart(
     name: string,
     version: string,
-    options: { appVersion?: string } = {},
+    options: { appVersion?: string; files?: Readonly<Record<string, string>> } = {},
   ): Promise<string> {
     const chartDir = join(this.scratch, `${name}-${version}`, name);
     await mkdir(join(chartDir, 'templates'), { recursive: true });
@@ -97,6 +120,10 @@ export class HelmRepoServer {
       join(chartDir, 'templates', 'configmap.yaml'),
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  message: {{ .Values.message | quote }}\n  chart: {{ .Chart.Version | quote }}\n',
     );
+    for (const [path, content] of Object.entries(options.files ?? {})) {
+      await mkdir(dirname(join(chartDir, path)), { recursive: true });
+      await writeFile(join(chartDir, path), content);
+    }
     await this.helm(['package', chartDir, '--destination', this.dir]);
     return join(this.dir, `${name}-${version}.tgz`);
   }

@@ -133,7 +133,11 @@ export class SourceSpecFieldsDto {
   @MaxLength(1024, { each: true })
   ignore?: string[];
 
-  /** PEM CA bundle to trust for the repository's TLS certificate; null removes it. */
+  /**
+   * PEM CA bundle for the repository's TLS certificate; null removes it. Git: trusted
+   * instead of the system roots. Helm: trusted together with the system roots for the
+   * index and every chart download (like Flux's `certSecretRef` `ca.crt`).
+   */
   @IsOptional()
   @IsString()
   @MaxLength(65_536)

@@ -11,18 +11,24 @@ import {
 } from 'src/modules/sources/helm/helm-repository.client';
 import { Clock } from 'src/modules/sources/ports/clock';
 import { HostResolver } from 'src/modules/sources/ports/host-resolver';
-import { HttpClient } from 'src/modules/sources/ports/http-client';
+import { HttpClient, type HttpTrust } from 'src/modules/sources/ports/http-client';
 import { SourceErrorCode } from 'src/modules/sources/sources.errors';
 import { defaultSourcesOptions } from 'src/modules/sources/sources.options';
+import { createCertificateAuthority } from 'test/support/kube-sim/certs';
 
 const CHART = Buffer.from('chart-bytes');
 const DIGEST = createHash('sha256').update(CHART).digest('hex');
 
 class FakeHttp extends HttpClient {
-  readonly requests: Array<{ url: string; headers: Record<string, string> }> = [];
+  readonly requests: Array<{ url: string; headers: Record<string, string>; trust?: HttpTrust }> =
+    [];
   routes = new Map<string, () => Response>();
-  override fetch(url: string, init: RequestInit): Promise<Response> {
-    this.requests.push({ url, headers: { ...(init.headers as Record<string, string>) } });
+  override fetch(url: string, init: RequestInit, trust?: HttpTrust): Promise<Response> {
+    this.requests.push({
+      url,
+      headers: { ...(init.headers as Record<string, string>) },
+      ...(trust === undefined ? {} : { trust }),
+    });
     const route = this.routes.get(url);
     return Promise.resolve(
       route === undefined ? new Response('missing', { status: 404 }) : route(),
@@ -147,6 +153,61 @@ describe('HelmRepositoryClient (HTTP replaced)', () => {
       .catch((e: unknown) => e)) as Error;
     expect(error).toMatchObject({ code: SourceErrorCode.Unreachable });
     expect(error.message).not.toContain(credentials.password);
+  });
+
+  it("hands the source's parsed CA bundle to every request, redirects included", async () => {
+    const ca = (await createCertificateAuthority('client spec CA')).certPem;
+    http.routes.set(
+      'https://charts.example.com/index.yaml',
+      () => new Response(index('app-1.0.0.tgz')),
+    );
+    http.routes.set(
+      'https://charts.example.com/app-1.0.0.tgz',
+      () =>
+        new Response(null, { status: 302, headers: { location: 'https://cdn.example.net/a.tgz' } }),
+    );
+    http.routes.set('https://cdn.example.net/a.tgz', () => new Response(CHART));
+    await sut.fetchChart({ url: 'https://charts.example.com/', caCertificate: ca }, 'app', '*');
+    expect(http.requests).toHaveLength(3);
+    for (const request of http.requests) {
+      expect(request.trust?.caCertificates).toEqual([ca]);
+    }
+  });
+
+  it('reports certificate failures as CertificateVerificationFailed in x509 terms, not retried', async () => {
+    for (const code of ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN']) {
+      http.fetch = () =>
+        Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code } }));
+      const error = (await sut
+        .fetchIndex({ url: 'https://charts.example.com/', credentials })
+        .catch((e: unknown) => e)) as Error;
+      expect(error).toMatchObject({
+        code: SourceErrorCode.CertificateVerificationFailed,
+        retryable: false,
+      });
+      expect(error.message).toBe(
+        `https://charts.example.com/index.yaml: TLS certificate verification failed: x509: certificate signed by unknown authority (${code}); a private repository's CA goes into the source's caCertificate`,
+      );
+    }
+    http.fetch = () =>
+      Promise.reject(
+        Object.assign(new TypeError('fetch failed'), {
+          cause: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+        }),
+      );
+    await expect(sut.fetchIndex({ url: 'https://charts.example.com/' })).rejects.toThrow(
+      /x509: certificate is not valid for this host/,
+    );
+  });
+
+  it('refuses a CA bundle that does not parse before any request', async () => {
+    await expect(
+      sut.fetchIndex({
+        url: 'https://charts.example.com/',
+        caCertificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+      }),
+    ).rejects.toMatchObject({ code: SourceErrorCode.InvalidCredentials });
+    expect(http.requests).toHaveLength(0);
   });
 
   it('reads the cached index without a request, and downloads one archive per digest however many ask', async () => {

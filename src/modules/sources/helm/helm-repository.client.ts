@@ -8,6 +8,7 @@ import {
   ArtifactStore,
   removeTree,
 } from 'src/modules/sources/artifacts/artifact-store';
+import { parseCaBundle } from 'src/modules/sources/ca-bundle';
 import { parseRetryAfter } from 'src/modules/sources/git/git-error-classifier';
 import {
   type HelmChartVersion,
@@ -17,7 +18,7 @@ import {
 } from 'src/modules/sources/helm/helm-index';
 import { Clock } from 'src/modules/sources/ports/clock';
 import { HostResolver } from 'src/modules/sources/ports/host-resolver';
-import { HttpClient } from 'src/modules/sources/ports/http-client';
+import { HttpClient, type HttpTrust } from 'src/modules/sources/ports/http-client';
 import { SecretScrubber } from 'src/modules/sources/secret-scrubber';
 import {
   type SourceLimit,
@@ -31,6 +32,8 @@ export interface HelmRepositoryRequest {
   /** Repository base URL; index.yaml is read below it. */
   url: string;
   credentials?: { username: string; password: string };
+  /** PEM CA bundle trusted for every HTTPS request, in addition to the default roots. */
+  caCertificate?: string;
   timeoutSeconds?: number;
 }
 
@@ -69,6 +72,23 @@ interface DownloadResult {
   body: Buffer;
   headers: Headers;
 }
+
+// Node's verification codes, in the words of Go's x509 errors that Helm and Flux users know.
+const UNKNOWN_AUTHORITY = 'x509: certificate signed by unknown authority';
+const EXPIRED = 'x509: certificate has expired or is not yet valid';
+const TLS_VERIFICATION: ReadonlyMap<string, string> = new Map([
+  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', UNKNOWN_AUTHORITY],
+  ['UNABLE_TO_GET_ISSUER_CERT', UNKNOWN_AUTHORITY],
+  ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', UNKNOWN_AUTHORITY],
+  ['SELF_SIGNED_CERT_IN_CHAIN', UNKNOWN_AUTHORITY],
+  ['DEPTH_ZERO_SELF_SIGNED_CERT', UNKNOWN_AUTHORITY],
+  ['CERT_UNTRUSTED', UNKNOWN_AUTHORITY],
+  // A CA of the same name but another key: Go reports that as unknown authority too.
+  ['CERT_SIGNATURE_FAILURE', UNKNOWN_AUTHORITY],
+  ['CERT_HAS_EXPIRED', EXPIRED],
+  ['CERT_NOT_YET_VALID', EXPIRED],
+  ['ERR_TLS_CERT_ALTNAME_INVALID', 'x509: certificate is not valid for this host'],
+]);
 
 function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
@@ -321,6 +341,7 @@ export class HelmRepositoryClient {
         ? undefined
         : `${request.credentials.username}:${request.credentials.password}`,
     ]);
+    const trust = this.trustOf(request);
     const timeoutMs = (request.timeoutSeconds ?? this.options.helm.timeoutSeconds) * 1000;
     const signal = AbortSignal.timeout(timeoutMs);
     let url = start;
@@ -332,14 +353,14 @@ export class HelmRepositoryClient {
       }
       let response: Response;
       try {
-        response = await this.http.fetch(url.toString(), {
-          method: 'GET',
-          headers: hopHeaders,
-          redirect: 'manual',
-          signal,
-        });
+        // Redirect targets (a CDN) get the same trust: every HTTPS hop of the source.
+        response = await this.http.fetch(
+          url.toString(),
+          { method: 'GET', headers: hopHeaders, redirect: 'manual', signal },
+          trust,
+        );
       } catch (error) {
-        throw this.networkError(error, url, scrubber, timeoutMs);
+        throw this.networkError(error, url, scrubber, timeoutMs, trust !== undefined);
       }
       if (response.status >= 300 && response.status < 400 && response.status !== 304) {
         await response.body?.cancel();
@@ -371,7 +392,7 @@ export class HelmRepositoryClient {
       const body = await readBounded(response, maxBytes).catch((error: unknown) => {
         throw error instanceof SourceFetchError
           ? error
-          : this.networkError(error, url, scrubber, timeoutMs);
+          : this.networkError(error, url, scrubber, timeoutMs, trust !== undefined);
       });
       if (body === undefined) {
         throw new SourceFetchError(
@@ -386,6 +407,21 @@ export class HelmRepositoryClient {
       SourceErrorCode.ServerError,
       `${displayUrl(start.toString())}: too many redirects`,
     );
+  }
+
+  /** The source's CA bundle, parsed; a bundle that does not parse fails the fetch. */
+  private trustOf(request: HelmRepositoryRequest): HttpTrust | undefined {
+    if (request.caCertificate === undefined || request.caCertificate.trim() === '') {
+      return undefined;
+    }
+    const caCertificates = parseCaBundle(request.caCertificate);
+    if (caCertificates === undefined) {
+      throw new SourceFetchError(
+        SourceErrorCode.InvalidCredentials,
+        'caCertificate is not a bundle of PEM certificates',
+      );
+    }
+    return { caCertificates };
   }
 
   private statusError(response: Response, url: URL): SourceFetchError {
@@ -430,6 +466,7 @@ export class HelmRepositoryClient {
     url: URL,
     scrubber: SecretScrubber,
     timeoutMs: number,
+    withCa: boolean,
   ): SourceFetchError {
     const name = (error as Error | undefined)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') {
@@ -439,6 +476,19 @@ export class HelmRepositoryClient {
       );
     }
     const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+    const x509 = cause?.code === undefined ? undefined : TLS_VERIFICATION.get(cause.code);
+    if (x509 !== undefined) {
+      const hint =
+        x509 !== UNKNOWN_AUTHORITY
+          ? ''
+          : withCa
+            ? "; neither the system roots nor the source's caCertificate issued it"
+            : "; a private repository's CA goes into the source's caCertificate";
+      return new SourceFetchError(
+        SourceErrorCode.CertificateVerificationFailed,
+        `${displayUrl(url.toString())}: TLS certificate verification failed: ${x509} (${cause?.code})${hint}`,
+      );
+    }
     const detail = scrubber.scrub(
       cause?.code ?? cause?.message ?? (error as Error | undefined)?.message ?? 'network error',
     );

@@ -4,22 +4,28 @@ import { SourceErrorCode } from 'src/modules/sources/sources.errors';
 
 describe('helmRequest', () => {
   const url = 'https://charts.example.com/';
+  const source = { url, timeoutSeconds: 30, caCertificate: null };
 
   it('sends basic credentials as they are and a token as the password', () => {
-    expect(helmRequest(url, 30, undefined)).toEqual({ url, timeoutSeconds: 30 });
-    expect(helmRequest(url, 30, { kind: 'basic', username: 'u', password: 'p' })).toEqual({
+    expect(helmRequest(source, undefined)).toEqual({ url, timeoutSeconds: 30 });
+    expect(helmRequest(source, { kind: 'basic', username: 'u', password: 'p' })).toEqual({
       url,
       timeoutSeconds: 30,
       credentials: { username: 'u', password: 'p' },
     });
-    expect(helmRequest(url, 30, { kind: 'token', token: 't' }).credentials).toEqual({
+    expect(helmRequest(source, { kind: 'token', token: 't' }).credentials).toEqual({
       username: '',
       password: 't',
     });
   });
 
+  it("carries the source's CA bundle", () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    expect(helmRequest({ ...source, caCertificate: ca }, undefined).caCertificate).toBe(ca);
+  });
+
   it('refuses ssh credentials', () => {
-    expect(() => helmRequest(url, 30, { kind: 'ssh', knownHosts: 'h' })).toThrow(
+    expect(() => helmRequest(source, { kind: 'ssh', knownHosts: 'h' })).toThrow(
       expect.objectContaining({ code: SourceErrorCode.InvalidCredentials }),
     );
   });
