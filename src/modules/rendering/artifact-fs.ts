@@ -20,19 +20,20 @@ export function isWithin(parent: string, child: string): boolean {
 /**
  * Validates a user-supplied artifact-relative path: no absolute paths, no `..`
  * segments, no NUL. Returns it normalized with `/` separators ('' for the root).
+ * `within` names what the path is relative to, for the message.
  */
-export function checkRelativePath(path: string, what: string): string {
+export function checkRelativePath(path: string, what: string, within = 'the artifact'): string {
   if (path.includes('\0') || isAbsolute(path) || /^[A-Za-z]:[\\/]/.test(path)) {
     throw new RenderingError(
       RenderingErrorCode.PathEscapesArtifact,
-      `${what} "${printable(path)}" must be a relative path inside the artifact`,
+      `${what} "${printable(path)}" must be a relative path inside ${within}`,
     );
   }
   const segments = path.split(/[\\/]+/).filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) {
     throw new RenderingError(
       RenderingErrorCode.PathEscapesArtifact,
-      `${what} "${printable(path)}" must not contain ".."`,
+      `${what} "${printable(path)}" must not contain "..": it must stay inside ${within}`,
     );
   }
   return segments.join('/');

@@ -11,6 +11,7 @@ import {
   refuseEscapingSymlinksUnder,
   resolveInArtifact,
 } from './artifact-fs';
+import { isBareChartArtifact, readChartFiles } from './chart-archive';
 import { checkKustomization, findKustomizationFile } from './kustomize-check';
 import { ManifestCollector } from './manifest-parser';
 import { ProcessRunner, type RunResult } from './process-runner';
@@ -39,6 +40,8 @@ interface FailureScope {
   artifactRoot?: string;
   scanDir?: string;
   valuesFiles: string[];
+  /** Values files read out of a chart archive. */
+  valuesTexts: string[];
 }
 
 /**
@@ -98,7 +101,7 @@ export class RenderingService {
    * values the render could read (tools quote file lines and values in errors).
    */
   async render(request: RenderRequest): Promise<RenderResult> {
-    const scope: FailureScope = { valuesFiles: [] };
+    const scope: FailureScope = { valuesFiles: [], valuesTexts: [] };
     try {
       return await this.renderUnscrubbed(request, scope);
     } catch (error) {
@@ -230,9 +233,18 @@ export class RenderingService {
 
     const chartRel = checkRelativePath(helm.chartPath ?? request.release.path, 'chart path');
     const chartReal = await resolveInArtifact(realRoot, chartRel, 'chart path');
+    const valuesFiles = helm.valuesFiles ?? [];
     const valuesReal = scope.valuesFiles;
-    for (const file of helm.valuesFiles ?? []) {
-      valuesReal.push(await resolveInArtifact(realRoot, file, 'values file'));
+    let chartValues: Buffer[] | undefined;
+    if (valuesFiles.length > 0 && (await isBareChartArtifact(realRoot, chartReal))) {
+      // A Helm repository chart: its values files ship inside it (`values-prod.yaml`),
+      // as with Flux's valuesFiles of a HelmRepository chart.
+      chartValues = await readChartFiles(chartReal, valuesFiles, this.options);
+      scope.valuesTexts.push(...chartValues.map((data) => data.toString('utf8')));
+    } else {
+      for (const file of valuesFiles) {
+        valuesReal.push(await resolveInArtifact(realRoot, file, 'values file'));
+      }
     }
 
     // The chart is rendered from a copy with outside symlinks removed, so
@@ -243,13 +255,16 @@ export class RenderingService {
     const chartInCopyRel = relative(copyRoot, chartInCopy).split(sep).join('/');
     refuseEscapingSymlinksUnder(copy, chartInCopyRel);
 
-    const valuesArgs: string[] = [];
+    const valuesContents: Array<Buffer | string> = chartValues ?? [];
     for (const [index, real] of valuesReal.entries()) {
-      const copied = join(tempDir, `values-${index}.yaml`);
-      await writeFile(
-        copied,
+      valuesContents.push(
         await readCapped(real, this.options.maxFileBytes, `values file ${index + 1}`),
       );
+    }
+    const valuesArgs: string[] = [];
+    for (const [index, content] of valuesContents.entries()) {
+      const copied = join(tempDir, `values-${index}.yaml`);
+      await writeFile(copied, content);
       valuesArgs.push('--values', copied);
     }
     if (helm.values !== undefined && Object.keys(helm.values).length > 0) {
@@ -349,6 +364,7 @@ export class RenderingService {
           artifactRoot: scope.artifactRoot,
           scanDir: scope.scanDir,
           valuesFiles: scope.valuesFiles,
+          valuesTexts: scope.valuesTexts,
           values: request.release.helm?.values,
         },
         this.options,

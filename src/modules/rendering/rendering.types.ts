@@ -8,7 +8,11 @@ export type RenderKind = 'plain' | 'kustomize' | 'helm';
 export interface HelmRenderSpec {
   /** Chart directory or chart archive (`.tgz`) inside the artifact; defaults to the release `path`. */
   chartPath?: string;
-  /** Values files inside the artifact, merged in order after the chart defaults. */
+  /**
+   * Values files merged in order after the chart defaults: paths inside the artifact, or
+   * inside the chart when the artifact is nothing but the chart archive (a chart of a
+   * Helm repository source).
+   */
   valuesFiles?: readonly string[];
   /** Inline values, merged last (they win over values files). */
   values?: Readonly<Record<string, unknown>>;

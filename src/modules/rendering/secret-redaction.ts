@@ -209,6 +209,8 @@ export interface RenderSecretSources {
   readonly scanDir?: string;
   /** Real paths of the release's Helm values files. */
   readonly valuesFiles?: readonly string[];
+  /** Contents of Helm values files read out of a chart archive. */
+  readonly valuesTexts?: readonly string[];
   /** The release's inline Helm values. */
   readonly values?: unknown;
 }
@@ -227,11 +229,15 @@ export async function collectRenderSecrets(
   if (sources.values !== undefined) {
     redactor.addLeaves(sources.values, { numbers: true });
   }
+  const texts = [...(sources.valuesTexts ?? [])];
   for (const file of sources.valuesFiles ?? []) {
     const text = await readBounded(file, limits.maxFileBytes);
     if (text !== undefined) {
-      addYamlFile(redactor, text, limits, (doc) => redactor.addLeaves(doc), { values: true });
+      texts.push(text);
     }
+  }
+  for (const text of texts) {
+    addYamlFile(redactor, text, limits, (doc) => redactor.addLeaves(doc), { values: true });
   }
   const root = sources.artifactRoot;
   if (root === undefined || sources.scanDir === undefined) {

@@ -22,6 +22,21 @@ describe('helm releases from a Helm repository source', () => {
     repo = await HelmRepoServer.start();
     await repo.addChart('web', '1.0.0');
     await repo.addChart('web', '1.2.0');
+    await repo.addChart('shop', '2.0.0', {
+      files: {
+        'values-prod.yaml': 'message: from-values-prod\n',
+        'templates/configmap.yaml': [
+          'apiVersion: v1',
+          'kind: ConfigMap',
+          'metadata:',
+          '  name: {{ .Release.Name }}',
+          'data:',
+          '  message: {{ .Values.message | quote }}',
+          '  tier: {{ .Values.tier | default "none" | quote }}',
+          '',
+        ].join('\n'),
+      },
+    });
     await repo.reindex();
     await fleet.start();
   });
@@ -125,6 +140,41 @@ describe('helm releases from a Helm repository source', () => {
       `sha256:${await sha256(join(repo.dir, 'index.yaml'))}`,
     );
     expect(repo.count('/web-1.3.0.tgz', 200)).toBe(1);
+  });
+
+  it('merges values files shipped inside the chart before the inline values', async () => {
+    const res = await fleet.api('POST', tenantPath('/releases'), {
+      name: 'shop',
+      source: 'charts',
+      kind: 'helm',
+      helm: { chart: 'shop', valuesFiles: ['values-prod.yaml'], values: { tier: 'gold' } },
+      targetNamespace: 'apps',
+      clusterNames: ['charts-a'],
+    });
+    expect(res.status, res.text).toBe(201);
+    await fleet.waitForTargets('shop', (t) => t.ready === 'True', 1);
+    expect(configMap('shop')).toEqual({ message: 'from-values-prod', tier: 'gold' });
+  });
+
+  it('reports a values file the chart does not ship on the target, applying nothing', async () => {
+    const res = await fleet.api('POST', tenantPath('/releases'), {
+      name: 'shop-staging',
+      source: 'charts',
+      kind: 'helm',
+      helm: { chart: 'shop', valuesFiles: ['values-staging.yaml'] },
+      targetNamespace: 'apps',
+      clusterNames: ['charts-a'],
+    });
+    expect(res.status, res.text).toBe(201);
+    const [failed] = await fleet.waitForTargets(
+      'shop-staging',
+      (t) => t.ready === 'False' && t.lastError !== null,
+      1,
+    );
+    expect(failed.lastError).toMatch(
+      /values file "values-staging\.yaml" does not exist in chart shop-2\.0\.0\.tgz/,
+    );
+    expect(configMap('shop-staging')).toBeUndefined();
   });
 
   it('refuses a chart whose archive does not match the index digest: nothing applied or pruned', async () => {

@@ -68,7 +68,11 @@ export class ReleaseHelmDto {
   @MaxLength(53)
   releaseName?: string;
 
-  /** Values files inside the artifact, merged in order after the chart's defaults. */
+  /**
+   * Values files, merged in order after the chart's defaults and before inline `values`
+   * (as `helm template -f`). Paths inside the source for git sources; paths inside the
+   * chart (e.g. `values-prod.yaml` shipped with it) for a chart of a Helm repository source.
+   */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(16)
