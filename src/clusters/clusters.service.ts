@@ -9,7 +9,6 @@ import { ClusterRepository } from './cluster.repository';
 import type { Cluster, ClusterListFilter } from './cluster.types';
 import { ClusterError } from './clusters.errors';
 import { ClusterClientFactory } from './connection/cluster-client.factory';
-import { ClusterMetrics } from './connection/cluster-metrics';
 import { ClusterProbeService } from './connection/cluster-probe.service';
 import type { ClusterSource } from './entities/cluster.entity';
 import { sanitizeKubeconfig, VettedKubeconfig } from './kubeconfig/kubeconfig-sanitizer';
@@ -61,7 +60,6 @@ export class ClustersService implements OnModuleInit {
     private readonly vault: SecretVault,
     private readonly clients: ClusterClientFactory,
     private readonly probes: ClusterProbeService,
-    private readonly metrics: ClusterMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -264,8 +262,7 @@ export class ClustersService implements OnModuleInit {
 
   private forget(cluster: { id: string; name: string }): void {
     this.clients.invalidate(cluster.id);
-    this.probes.reset(cluster.id);
-    this.metrics.remove(cluster.name);
+    this.probes.forget(cluster);
   }
 
   private async toFilter(query: ClusterQuery): Promise<ClusterListFilter> {

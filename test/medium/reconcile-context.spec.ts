@@ -3,7 +3,6 @@ import type { DataSource } from 'typeorm';
 import { ClusterRepository } from 'src/clusters/cluster.repository';
 import { ClustersService } from 'src/clusters/clusters.service';
 import type { ClusterClientFactory } from 'src/clusters/connection/cluster-client.factory';
-import type { ClusterMetrics } from 'src/clusters/connection/cluster-metrics';
 import type { ClusterProbeService } from 'src/clusters/connection/cluster-probe.service';
 import type { SecretVault } from 'src/clusters/vault/secret-vault';
 import type { AppConfig } from 'src/common/config/config';
@@ -57,7 +56,6 @@ describe("loading a claimed batch's reconcile contexts (real PostgreSQL)", () =>
       unused<SecretVault>(),
       unused<ClusterClientFactory>(),
       unused<ClusterProbeService>(),
-      unused<ClusterMetrics>(),
     );
     const grants = new GrantsService(new GrantRepository(ds), clusters, tenants);
     const sources = new SourcesService(

@@ -37,12 +37,17 @@ interface Backoff {
  * clusters back off. One replica probes at a time (lease); every replica
  * exports the gauges from the database.
  */
+/** Longer than any probe or gauge refresh can take. */
+const DELETED_MEMORY_MS = 10 * 60_000;
+
 @Injectable()
 export class ClusterProbeService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ClusterProbeService.name);
   private readonly replica = randomUUID();
   private readonly inFlight = new Set<string>();
   private readonly backoff = new Map<string, Backoff>();
+  /** Ids of clusters deleted lately, by deletion time (ids are never reused). */
+  private readonly deleted = new Map<string, number>();
   private readonly waiting: (() => void)[] = [];
   private running = 0;
   private ticking = false;
@@ -84,9 +89,28 @@ export class ClusterProbeService implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
-  /** Forgets the backoff of a cluster (its credentials changed, or it is gone). */
+  /** Forgets the backoff of a cluster (its credentials changed). */
   reset(clusterId: string): void {
     this.backoff.delete(clusterId);
+  }
+
+  /**
+   * The cluster is gone: drop its backoff and its series, and remember the id for a
+   * while so a probe or gauge refresh already in flight cannot bring the series back.
+   */
+  forget(cluster: { id: string; name: string }): void {
+    this.backoff.delete(cluster.id);
+    this.deleted.set(cluster.id, Date.now());
+    this.metrics.remove(cluster.name);
+  }
+
+  private sweepDeleted(): void {
+    const cutoff = Date.now() - DELETED_MEMORY_MS;
+    for (const [id, at] of this.deleted) {
+      if (at < cutoff) {
+        this.deleted.delete(id);
+      }
+    }
   }
 
   /** One scheduler tick: refresh gauges, then start due probes if this replica holds the lease. */
@@ -97,11 +121,14 @@ export class ClusterProbeService implements OnApplicationBootstrap, OnModuleDest
     this.ticking = true;
     try {
       const all = await this.clusters.listAllHealth();
+      this.sweepDeleted();
       this.metrics.replaceAll(
-        all.map((c) => {
-          const r = c.conditions.find((x) => x.type === 'Reachable');
-          return { name: c.name, reachable: r === undefined ? undefined : r.status === 'True' };
-        }),
+        all
+          .filter((c) => !this.deleted.has(c.id))
+          .map((c) => {
+            const r = c.conditions.find((x) => x.type === 'Reachable');
+            return { name: c.name, reachable: r === undefined ? undefined : r.status === 'True' };
+          }),
       );
       const ttlMs = this.config.clusterProbeIntervalSeconds * 3000;
       const lease = await this.leases.tryAcquire(PROBE_LEASE, this.replica, ttlMs);
@@ -222,6 +249,9 @@ export class ClusterProbeService implements OnApplicationBootstrap, OnModuleDest
       now,
       changed ? { conditions, kubernetesVersion: version } : undefined,
     );
+    if (this.deleted.has(clusterId)) {
+      return; // Deleted while the probe ran.
+    }
     this.metrics.setReachable(cluster.name, result.reachable);
     if (result.reachable) {
       this.backoff.delete(clusterId);
