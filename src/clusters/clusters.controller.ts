@@ -110,7 +110,14 @@ export class ClustersController {
 
   @Delete(':name')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a cluster and its grants' })
+  @ApiOperation({
+    summary: 'Delete a cluster and its grants',
+    description:
+      'Stops managing the cluster: its registration, grants and targets go; nothing in the ' +
+      'cluster itself is deleted or pruned (it may be gone already). To clean a reachable ' +
+      'cluster first, delete the releases (or revoke the grants) that reach it and wait until ' +
+      'their targets are gone.',
+  })
   @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'ClusterNotFound' })
   @Audited({ action: 'cluster.delete', objectKind: 'Cluster' })
   async delete(@Param() p: ClusterNameParamDto): Promise<void> {
