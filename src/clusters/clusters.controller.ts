@@ -115,7 +115,7 @@ export class ClustersController {
     description:
       'Stops managing the cluster: its registration, grants and targets go; nothing in the ' +
       'cluster itself is deleted or pruned (it may be gone already). To clean a reachable ' +
-      'cluster first, delete the releases (or revoke the grants) that reach it and wait until ' +
+      'cluster first, delete the releases that reach it and wait until ' +
       'their targets are gone.',
   })
   @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'ClusterNotFound' })
