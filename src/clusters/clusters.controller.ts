@@ -115,8 +115,8 @@ export class ClustersController {
     description:
       'Stops managing the cluster: its registration, grants and targets go; nothing in the ' +
       'cluster itself is deleted or pruned (it may be gone already). To clean a reachable ' +
-      'cluster first, delete the releases that reach it and wait until ' +
-      'their targets are gone.',
+      'cluster first, change its labels so that no release selects it and wait until its ' +
+      'targets are gone: each prunes what it applied.',
   })
   @ApiErrorResponses({ 400: 'ValidationFailed', 404: 'ClusterNotFound' })
   @Audited({ action: 'cluster.delete', objectKind: 'Cluster' })
