@@ -244,7 +244,13 @@ export class ReleasesController {
   }
 
   @Get('releases/:name/targets/:cluster/history')
-  @ApiOperation({ summary: 'The last reconcile runs of a target, newest first' })
+  @ApiOperation({
+    summary: 'The last reconcile runs of a target, newest first',
+    description:
+      'Runs that applied, pruned or corrected something, failed, or changed the outcome; a ' +
+      'quiet interval check that found everything in place only updates the target's ' +
+      '`lastReconciledAt`, so it never pushes the interesting runs out of the last ten.',
+  })
   async history(
     @Param('tenant') tenant: string,
     @Param('name') name: string,
