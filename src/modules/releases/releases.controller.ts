@@ -248,8 +248,8 @@ export class ReleasesController {
     summary: 'The last reconcile runs of a target, newest first',
     description:
       'Runs that applied, pruned or corrected something, failed, or changed the outcome; a ' +
-      'quiet interval check that found everything in place only updates the target's ' +
-      '`lastReconciledAt`, so it never pushes the interesting runs out of the last ten.',
+      'quiet interval check that found everything in place only updates the ' +
+      "target's `lastReconciledAt`, so it never pushes the interesting runs out of the last ten.",
   })
   async history(
     @Param('tenant') tenant: string,
