@@ -57,7 +57,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     const requestId = requestIdOf(req);
-    const body = this.toBody(exception, requestId);
+    const { body, kind } = classify(exception, requestId);
+    if (kind === 'unavailable') {
+      this.logger.warn({ msg: 'database unavailable', requestId });
+    } else if (kind === 'unknown') {
+      // Unknown: full detail in the log, nothing internal in the body.
+      this.logger.error(exception instanceof Error ? exception : String(exception));
+    }
     if (res.headersSent) {
       res.end();
       return;
@@ -67,67 +73,81 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     res.status(body.statusCode).json(body);
   }
+}
 
-  private toBody(exception: unknown, requestId: string | undefined): ErrorBody {
-    if (exception instanceof AppError) {
-      return bodyFor(exception.status, exception.message, {
+/**
+ * The body, and so the status and code, a failed request answers with. Pure,
+ * so that the audit log records exactly what the client was told.
+ */
+export function errorBodyOf(exception: unknown, requestId?: string): ErrorBody {
+  return classify(exception, requestId).body;
+}
+
+interface Classified {
+  readonly body: ErrorBody;
+  /** What the filter logs: nothing for errors of the caller's making. */
+  readonly kind: 'known' | 'unavailable' | 'unknown';
+}
+
+const known = (body: ErrorBody): Classified => ({ body, kind: 'known' });
+
+function classify(exception: unknown, requestId?: string): Classified {
+  if (exception instanceof AppError) {
+    return known(
+      bodyFor(exception.status, exception.message, {
         code: exception.code,
         details: exception.details,
         requestId,
-      });
-    }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const response = exception.getResponse();
-      let message = exception.message;
-      let details: FieldProblem[] | undefined;
-      if (typeof response === 'object' && response !== null) {
-        const r = response as { message?: unknown; details?: unknown };
-        if (typeof r.message === 'string') {
-          message = r.message;
-        } else if (Array.isArray(r.message)) {
-          message = r.message.join('; ');
-        }
-        if (Array.isArray(r.details)) {
-          details = r.details as FieldProblem[];
-        }
+      }),
+    );
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    let message = exception.message;
+    let details: FieldProblem[] | undefined;
+    if (typeof response === 'object' && response !== null) {
+      const r = response as { message?: unknown; details?: unknown };
+      if (typeof r.message === 'string') {
+        message = r.message;
+      } else if (Array.isArray(r.message)) {
+        message = r.message.join('; ');
       }
-      return bodyFor(status, message, { details, requestId });
+      if (Array.isArray(r.details)) {
+        details = r.details as FieldProblem[];
+      }
     }
-    if (isBodyParserError(exception)) {
-      const status = exception.status;
-      const message =
-        status === 413 ? 'Request body is too large' : 'Request body is not valid JSON';
-      return bodyFor(status, message, { requestId });
-    }
-    const pgCode = postgresCode(exception);
-    if (pgCode === '23503') {
-      return bodyFor(
-        409,
-        'The object is still in use by other objects; delete or change those first',
-        {
-          code: 'StillReferenced',
-          requestId,
-        },
-      );
-    }
-    if (pgCode === '23505') {
-      return bodyFor(409, 'An object with this name already exists', {
-        code: 'AlreadyExists',
+    return known(bodyFor(status, message, { details, requestId }));
+  }
+  if (isBodyParserError(exception)) {
+    const status = exception.status;
+    const message = status === 413 ? 'Request body is too large' : 'Request body is not valid JSON';
+    return known(bodyFor(status, message, { requestId }));
+  }
+  const pgCode = postgresCode(exception);
+  if (pgCode === '23503') {
+    return known(
+      bodyFor(409, 'The object is still in use by other objects; delete or change those first', {
+        code: 'StillReferenced',
         requestId,
-      });
-    }
-    if (isDatabaseUnavailable(exception)) {
-      this.logger.warn({ msg: 'database unavailable', requestId });
-      return bodyFor(503, 'The database is unavailable; retry later', {
+      }),
+    );
+  }
+  if (pgCode === '23505') {
+    return known(
+      bodyFor(409, 'An object with this name already exists', { code: 'AlreadyExists', requestId }),
+    );
+  }
+  if (isDatabaseUnavailable(exception)) {
+    return {
+      body: bodyFor(503, 'The database is unavailable; retry later', {
         code: 'DatabaseUnavailable',
         requestId,
-      });
-    }
-    // Unknown: full detail in the log, nothing internal in the body.
-    this.logger.error(exception instanceof Error ? exception : String(exception));
-    return bodyFor(500, 'Internal server error', { requestId });
+      }),
+      kind: 'unavailable',
+    };
   }
+  return { body: bodyFor(500, 'Internal server error', { requestId }), kind: 'unknown' };
 }
 
 function postgresCode(e: unknown): string | undefined {

@@ -7,9 +7,9 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { Observable, tap } from 'rxjs';
+import { catchError, concatMap, from, Observable, throwError } from 'rxjs';
 import { principalOf } from 'src/common/auth/principal';
-import { AppError } from 'src/common/errors/app-error';
+import { errorBodyOf } from 'src/common/errors/http-exception.filter';
 import { requestIdOf } from 'src/common/logging/request-id.middleware';
 import { AUDIT_SPEC, AuditContext, AuditSpec } from './audit.decorator';
 import { AuditService } from './audit.service';
@@ -42,8 +42,10 @@ export function changeSummary(spec: AuditSpec, ctx: AuditContext): Record<string
 }
 
 /**
- * Writes one audit entry per call of an `@Audited` route, once the response
- * is finished (so the status is final), whether the call succeeded or not.
+ * Writes one audit entry per call of an `@Audited` route, successful or not,
+ * and holds the response until the entry is written (see ADR 0007): a client
+ * told that a change happened finds it in the audit log, and an entry is kept
+ * even when the client goes away before the response is sent.
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
@@ -59,54 +61,68 @@ export class AuditInterceptor implements NestInterceptor {
     }
     const req = context.switchToHttp().getRequest<Request>();
     const res = context.switchToHttp().getResponse<Response>();
-    let result: unknown;
-    let errorCode: string | null = null;
-    res.once('finish', () => {
-      const ctx: AuditContext = {
-        params: req.params as Record<string, string>,
-        query: req.query,
-        body: req.body as unknown,
-        result,
-      };
-      const principal = principalOf(req);
-      const name =
-        spec.objectName?.(ctx) ??
-        stringOr(ctx.params.name) ??
-        stringOr(field(ctx.body, 'name')) ??
-        stringOr(field(result, 'name'));
-      void this.audit.record({
-        actor: principal === undefined ? 'anonymous' : `${principal.kind}:${principal.name}`,
-        action: spec.action,
-        objectKind: spec.objectKind,
-        // Names come from the request; a refused oversize one is cut, not stored whole.
-        objectName: name === undefined ? null : name.slice(0, 253),
-        tenantId: spec.tenantId?.(ctx) ?? null,
-        requestId: requestIdOf(req) ?? null,
-        outcome: res.statusCode < 400 ? 'success' : 'failure',
-        statusCode: res.statusCode,
-        errorCode,
-        changes: changeSummary(spec, ctx),
-      });
-    });
     return next.handle().pipe(
-      tap({
-        next: (value) => {
-          result = value;
-        },
-        error: (error: unknown) => {
-          errorCode = errorCodeOf(error);
-        },
+      // Nest sets the route's status before the handler runs, and a handler may
+      // still change it (202 of a cascading delete), so it is final here.
+      concatMap(async (result: unknown) => {
+        await this.record(spec, req, result, res.statusCode, null);
+        return result;
+      }),
+      // The status and code the exception filter will answer with.
+      catchError((error: unknown) => {
+        const { statusCode, errorCode } = failureOf(error);
+        return from(this.record(spec, req, undefined, statusCode, errorCode)).pipe(
+          concatMap(() => throwError(() => error)),
+        );
       }),
     );
   }
+
+  private record(
+    spec: AuditSpec,
+    req: Request,
+    result: unknown,
+    statusCode: number,
+    errorCode: string | null,
+  ): Promise<void> {
+    const ctx: AuditContext = {
+      params: req.params as Record<string, string>,
+      query: req.query,
+      body: req.body as unknown,
+      result,
+    };
+    const principal = principalOf(req);
+    const name =
+      spec.objectName?.(ctx) ??
+      stringOr(ctx.params.name) ??
+      stringOr(field(ctx.body, 'name')) ??
+      stringOr(field(result, 'name'));
+    return this.audit.record({
+      actor: principal === undefined ? 'anonymous' : `${principal.kind}:${principal.name}`,
+      action: spec.action,
+      objectKind: spec.objectKind,
+      // Names come from the request; a refused oversize one is cut, not stored whole.
+      objectName: name === undefined ? null : name.slice(0, 253),
+      tenantId: spec.tenantId?.(ctx) ?? null,
+      requestId: requestIdOf(req) ?? null,
+      outcome: statusCode < 400 ? 'success' : 'failure',
+      statusCode,
+      errorCode,
+      changes: changeSummary(spec, ctx),
+    });
+  }
 }
 
-function errorCodeOf(error: unknown): string {
-  if (error instanceof AppError) {
-    return error.code;
+function failureOf(error: unknown): { statusCode: number; errorCode: string } {
+  const body = errorBodyOf(error);
+  if (body.code !== undefined) {
+    return { statusCode: body.statusCode, errorCode: body.code };
   }
   if (error instanceof HttpException) {
-    return error.getStatus() === 400 ? 'ValidationFailed' : `Http${error.getStatus()}`;
+    return {
+      statusCode: body.statusCode,
+      errorCode: body.statusCode === 400 ? 'ValidationFailed' : `Http${body.statusCode}`,
+    };
   }
-  return 'InternalError';
+  return { statusCode: body.statusCode, errorCode: 'InternalError' };
 }

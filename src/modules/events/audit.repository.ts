@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { AuditOutcome } from './entities/audit-entry.entity';
 
@@ -55,13 +54,15 @@ interface DbRow {
 export class AuditRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async insert(entry: NewAuditEntry): Promise<void> {
+  /** Idempotent per id, so a write retried after a lost acknowledgement is not stored twice. */
+  async insert(id: string, entry: NewAuditEntry): Promise<void> {
     await this.dataSource.query(
       `INSERT INTO audit_entry (id, actor, action, object_kind, object_name, tenant_id, request_id,
          outcome, status_code, error_code, changes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (id) DO NOTHING`,
       [
-        randomUUID(),
+        id,
         entry.actor,
         entry.action,
         entry.objectKind,
