@@ -693,25 +693,20 @@ export class TargetReconciler {
       ...(end.appliedDigest === undefined ? {} : { appliedDigest: end.appliedDigest }),
     };
     const events = this.eventsFor(claim, target, end, labels, now);
-    // History keeps the runs worth reading: a quiet interval check that changed
-    // nothing is only `lastReconciledAt`, so ten of them cannot push out a failure.
-    const run = isQuiet(target, end)
-      ? undefined
-      : {
-          startedAt: started,
-          durationMs,
-          revision: end.revision,
-          result: end.result,
-          reason: end.reason,
-          message: truncate(end.message),
-          counts: end.counts ?? null,
-          drift: (end.drift ?? []).map((d) => ({ object: refString(d.ref), fields: d.fields })),
-        };
     const written = await this.targets.complete(
       claim,
       this.options.replicaId,
       outcome,
-      run,
+      {
+        startedAt: started,
+        durationMs,
+        revision: end.revision,
+        result: end.result,
+        reason: end.reason,
+        message: truncate(end.message),
+        counts: end.counts ?? null,
+        drift: (end.drift ?? []).map((d) => ({ object: refString(d.ref), fields: d.fields })),
+      },
       undefined,
       events,
     );
@@ -821,26 +816,6 @@ export class TargetReconciler {
     );
     return new Date(Date.now() + exp * (0.5 + Math.random() * 0.5));
   }
-}
-
-/**
- * A run that succeeded at the revision already applied, as the previous run did,
- * and changed nothing in the cluster (no apply, prune or drift).
- */
-function isQuiet(target: TargetEntity, end: RunEnd): boolean {
-  const previous = target.conditions.find((c) => c.type === 'Ready');
-  const counts = end.counts;
-  return (
-    end.result === 'Succeeded' &&
-    target.lastResult === 'Succeeded' &&
-    previous?.reason === end.reason &&
-    end.appliedRevision === target.appliedRevision &&
-    counts !== undefined &&
-    counts.applied === 0 &&
-    counts.pruned === 0 &&
-    counts.drifted === 0 &&
-    (end.drift ?? []).length === 0
-  );
 }
 
 /** The tenant's grant on the cluster, or a stalled run saying it is missing. */

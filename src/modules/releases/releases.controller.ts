@@ -244,13 +244,7 @@ export class ReleasesController {
   }
 
   @Get('releases/:name/targets/:cluster/history')
-  @ApiOperation({
-    summary: 'The last reconcile runs of a target, newest first',
-    description:
-      'Runs that applied, pruned or corrected something, failed, or changed the outcome; a ' +
-      'quiet interval check that found everything in place only updates the ' +
-      "target's `lastReconciledAt`, so it never pushes the interesting runs out of the last ten.",
-  })
+  @ApiOperation({ summary: 'The last reconcile runs of a target, newest first' })
   async history(
     @Param('tenant') tenant: string,
     @Param('name') name: string,
