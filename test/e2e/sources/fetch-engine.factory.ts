@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
 import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
+import { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
+import { HttpClient } from 'src/modules/sources/ports/http-client';
 import { Clock } from 'src/modules/sources/ports/clock';
 import { HostResolver } from 'src/modules/sources/ports/host-resolver';
 import {
@@ -65,4 +67,16 @@ export async function createFetchEngine(
       await rm(cacheDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A Helm repository client over the engine's options and cache, as the sources module wires it. */
+export function createHelmRepositoryClient(engine: FetchEngine): HelmRepositoryClient {
+  const clock = new Clock();
+  return new HelmRepositoryClient(
+    engine.options,
+    new HttpClient(),
+    new ArtifactStore(engine.options, clock),
+    clock,
+    new HostResolver(),
+  );
 }

@@ -10,15 +10,15 @@ import { RenderingError } from 'src/modules/rendering/rendering.errors';
 import { defaultRenderingOptions } from 'src/modules/rendering/rendering.options';
 import { RenderingService } from 'src/modules/rendering/rendering.service';
 import type { RenderRequest } from 'src/modules/rendering/rendering.types';
-import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
 import {
   type HelmChartResult,
   HelmRepositoryClient,
 } from 'src/modules/sources/helm/helm-repository.client';
-import { Clock } from 'src/modules/sources/ports/clock';
-import { HostResolver } from 'src/modules/sources/ports/host-resolver';
-import { HttpClient } from 'src/modules/sources/ports/http-client';
-import { createFetchEngine, type FetchEngine } from 'test/e2e/sources/fetch-engine.factory';
+import {
+  createFetchEngine,
+  createHelmRepositoryClient,
+  type FetchEngine,
+} from 'test/e2e/sources/fetch-engine.factory';
 import { HELM_PATH, HelmRepoServer } from 'test/support/helm-repo/helm-repo-server';
 
 const run = promisify(execFile);
@@ -62,14 +62,7 @@ describe('valuesFiles of a chart from a Helm repository: files shipped inside th
     });
     await repo.reindex();
     engine = await createFetchEngine({ allowHttp: true });
-    const clock = new Clock();
-    client = new HelmRepositoryClient(
-      engine.options,
-      new HttpClient(),
-      new ArtifactStore(engine.options, clock),
-      clock,
-      new HostResolver(),
-    );
+    client = createHelmRepositoryClient(engine);
     chart = await client.fetchChart({ url: repo.url() }, 'shop', '1.0.0');
     scratch = await mkdtemp(join(tmpdir(), 'gitfleet-chart-values-'));
     const options = defaultRenderingOptions({ tempRoot: scratch, helmPath: HELM_PATH });

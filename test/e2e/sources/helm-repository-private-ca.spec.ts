@@ -8,7 +8,11 @@ import { Clock } from 'src/modules/sources/ports/clock';
 import { HostResolver } from 'src/modules/sources/ports/host-resolver';
 import { HttpClient } from 'src/modules/sources/ports/http-client';
 import { SourceErrorCode, SourceFetchError } from 'src/modules/sources/sources.errors';
-import { createFetchEngine, type FetchEngine } from 'test/e2e/sources/fetch-engine.factory';
+import {
+  createFetchEngine,
+  createHelmRepositoryClient,
+  type FetchEngine,
+} from 'test/e2e/sources/fetch-engine.factory';
 import { HelmRepoServer } from 'test/support/helm-repo/helm-repo-server';
 import { createCertificateAuthority } from 'test/support/kube-sim/certs';
 
@@ -27,14 +31,7 @@ describe('Helm repository client against an HTTPS repository with a private CA',
     await repo.reindex();
     // https only: the default policy, nothing relaxed for the test.
     engine = await createFetchEngine();
-    const clock = new Clock();
-    sut = new HelmRepositoryClient(
-      engine.options,
-      new HttpClient(),
-      new ArtifactStore(engine.options, clock),
-      clock,
-      new HostResolver(),
-    );
+    sut = createHelmRepositoryClient(engine);
   });
   afterAll(async () => {
     await repo.close();

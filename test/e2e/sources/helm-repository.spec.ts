@@ -7,7 +7,11 @@ import { Clock } from 'src/modules/sources/ports/clock';
 import { HostResolver } from 'src/modules/sources/ports/host-resolver';
 import { HttpClient } from 'src/modules/sources/ports/http-client';
 import { SourceErrorCode, SourceFetchError } from 'src/modules/sources/sources.errors';
-import { createFetchEngine, type FetchEngine } from 'test/e2e/sources/fetch-engine.factory';
+import {
+  createFetchEngine,
+  createHelmRepositoryClient,
+  type FetchEngine,
+} from 'test/e2e/sources/fetch-engine.factory';
 import { HelmRepoServer } from 'test/support/helm-repo/helm-repo-server';
 
 const AUTH = { username: 'charts', password: 'helm-canary-Pw-91c4' };
@@ -27,14 +31,7 @@ describe('Helm repository client against a real helm-packaged repository', () =>
     await repo.addChart('broken', '0.1.0');
     await repo.reindex();
     engine = await createFetchEngine({ allowHttp: true });
-    const clock = new Clock();
-    sut = new HelmRepositoryClient(
-      engine.options,
-      new HttpClient(),
-      new ArtifactStore(engine.options, clock),
-      clock,
-      new HostResolver(),
-    );
+    sut = createHelmRepositoryClient(engine);
   });
   afterAll(async () => {
     await repo.close();
