@@ -108,9 +108,11 @@ describe('git fetch failures over HTTPS', () => {
     expect(error.retryable).toBe(true);
   });
 
-  it('reports an untrusted certificate as Unreachable', async () => {
+  it('reports an untrusted certificate as CertificateVerificationFailed, not retried', async () => {
     const error = await failure(engine.fetcher.fetch(request({ caCertificate: undefined })));
-    expect(error.code).toBe(SourceErrorCode.Unreachable);
+    expect(error.code).toBe(SourceErrorCode.CertificateVerificationFailed);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('x509: certificate signed by unknown authority');
   });
 
   it('reports 429 as RateLimited with the Retry-After delay', async () => {

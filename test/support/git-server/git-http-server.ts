@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { createTestCertificate } from 'test/support/git-server/test-certificate';
+import { createCertificateAuthority } from 'test/support/kube-sim/certs';
 
 export interface GitHttpServerOptions {
   /** Directory of bare repositories (GitRepositories.root). */
@@ -17,6 +18,11 @@ export interface GitHttpServerOptions {
   auth?: { username: string; password: string };
   /** Serve HTTPS with a fresh self-signed certificate (default true). */
   tls?: boolean;
+  /**
+   * With `tls`: serve a certificate (127.0.0.1, localhost) issued by a CA made for this
+   * server alone instead of a self-signed one; `caCertificate` is then that CA.
+   */
+  privateCa?: boolean;
 }
 
 export interface GitRequestStats {
@@ -75,7 +81,11 @@ export class GitHttpServer {
 
   static async start(options: GitHttpServerOptions): Promise<GitHttpServer> {
     const tls = options.tls ?? true;
-    const certificate = tls ? await createTestCertificate() : undefined;
+    const certificate = !tls
+      ? undefined
+      : options.privateCa === true
+        ? await createPrivateCaCertificate()
+        : await createTestCertificate().then((own) => ({ ...own, ca: own.cert }));
     const holder: { self?: GitHttpServer } = {};
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       holder.self?.handle(req, res).catch((error: unknown) => {
@@ -89,7 +99,7 @@ export class GitHttpServer {
       certificate === undefined
         ? createHttpServer(handler)
         : createHttpsServer({ key: certificate.key, cert: certificate.cert }, handler);
-    const self = new GitHttpServer(server, options, certificate?.cert);
+    const self = new GitHttpServer(server, options, certificate?.ca);
     holder.self = self;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return self;
@@ -302,6 +312,12 @@ export class GitHttpServer {
       cgi.stdin.end(body);
     });
   }
+}
+
+async function createPrivateCaCertificate(): Promise<{ cert: string; key: string; ca: string }> {
+  const ca = await createCertificateAuthority(`gitfleet git test CA ${process.pid}-${Date.now()}`);
+  const leaf = await ca.issue({ commonName: '127.0.0.1', server: true });
+  return { cert: leaf.certPem, key: leaf.keyPem, ca: ca.certPem };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

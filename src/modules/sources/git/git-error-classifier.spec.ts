@@ -73,6 +73,62 @@ describe('classifyGitFailure', () => {
   });
 });
 
+describe('classifyGitFailure of TLS certificate verification', () => {
+  const UNKNOWN = 'x509: certificate signed by unknown authority';
+  it.each([
+    [
+      "fatal: unable to access 'https://bob:hunter2@git.example.com/repo.git/': SSL certificate problem: unable to get local issuer certificate",
+      UNKNOWN,
+    ],
+    [
+      "fatal: unable to access 'https://git.example.com/repo.git/': server certificate verification failed. CAfile: /tmp/gitfleet-cache-x/scratch/session/ca.pem CRLfile: none",
+      UNKNOWN,
+    ],
+    [
+      "fatal: unable to access 'https://git.example.com/repo.git/': SSL certificate problem: self-signed certificate",
+      UNKNOWN,
+    ],
+    [
+      "fatal: unable to access 'https://git.example.com/repo.git/': SSL: no alternative certificate subject name matches target host name 'git.example.com'",
+      'x509: certificate is not valid for this host',
+    ],
+  ])('reports %j as CertificateVerificationFailed, not retried', (stderr, x509) => {
+    const error = classify(stderr);
+    expect(error.code).toBe(SourceErrorCode.CertificateVerificationFailed);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain(`TLS certificate verification failed: ${x509}`);
+    expect(error.message).toContain('https://git.example.com/repo.git');
+    for (const leak of ['hunter2', 'bob', '/tmp/', 'ca.pem', 'CAfile']) {
+      expect(error.message).not.toContain(leak);
+    }
+  });
+
+  it("hints at caCertificate, or at the one that did not issue the server's certificate", () => {
+    const stderr = 'fatal: SSL certificate problem: unable to get local issuer certificate';
+    expect(classify(stderr).message).toContain(
+      "a private repository's CA goes into the source's caCertificate",
+    );
+    const withCa = classifyGitFailure({
+      operation: 'fetch',
+      displayUrl: 'https://git.example.com/repo.git',
+      stderr,
+      trace: {},
+      scrubber: new SecretScrubber([]),
+      now: NOW,
+      withCa: true,
+    });
+    expect(withCa.message).toContain("the source's caCertificate did not issue it");
+  });
+
+  it('keeps a host that cannot be resolved Unreachable and retried', () => {
+    const error = classify(
+      "fatal: unable to access 'https://git.example.com/repo.git/': Could not resolve host: git.example.com",
+    );
+    expect(error.code).toBe(SourceErrorCode.Unreachable);
+    expect(error.retryable).toBe(true);
+  });
+});
+
 describe('parseCurlTrace', () => {
   it('keeps the status and Retry-After of the last response', () => {
     const trace = [

@@ -46,6 +46,38 @@ export function parseCurlTrace(trace: string): HttpTrace {
   return result;
 }
 
+const UNKNOWN_AUTHORITY = 'x509: certificate signed by unknown authority';
+
+// curl's TLS verification failures (OpenSSL and GnuTLS builds) in Go's x509 wording, as
+// the Helm client reports them. Order matters: the first matching entry wins. The
+// stderr itself is never echoed: GnuTLS names the CA file, a temporary path.
+const TLS_VERIFICATION: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /no alternative certificate subject name matches|certificate subject name .* does not match target host/i,
+    'x509: certificate is not valid for this host',
+  ],
+  [
+    /certificate (has expired|is not yet valid|has not got a valid activation time|is not yet activated)/i,
+    'x509: certificate has expired or is not yet valid',
+  ],
+  [
+    /unable to get (local )?issuer certificate|unable to verify the first certificate|self[- ]signed certificate|issuer is unknown|signer not found|certificate signature failure|server (certificate )?verification failed/i,
+    UNKNOWN_AUTHORITY,
+  ],
+];
+
+/** Go-style wording of a TLS verification failure in git's stderr, if it is one. */
+export function tlsVerificationFailure(stderr: string): string | undefined {
+  for (const [pattern, x509] of TLS_VERIFICATION) {
+    if (pattern.test(stderr)) {
+      return x509;
+    }
+  }
+  // Another OpenSSL verify error: its fixed text ("certificate revoked", ...) only.
+  const other = /SSL certificate problem: ([A-Za-z0-9 ,'-]{1,100})/.exec(stderr);
+  return other?.[1] === undefined ? undefined : `x509: ${other[1].trim()}`;
+}
+
 interface Rule {
   code: SourceErrorCode;
   pattern: RegExp;
@@ -79,7 +111,7 @@ const RULES: readonly Rule[] = [
   {
     code: SourceErrorCode.Unreachable,
     pattern:
-      /Could not resolve host|Could not resolve hostname|Connection refused|Failed to connect|Connection timed out|Network is unreachable|No route to host|Connection reset|Connection closed by|kex_exchange_identification|Empty reply from server|SSL certificate problem|SSL_connect|gnutls_handshake|server certificate verification failed/i,
+      /Could not resolve host|Could not resolve hostname|Connection refused|Failed to connect|Connection timed out|Network is unreachable|No route to host|Connection reset|Connection closed by|kex_exchange_identification|Empty reply from server|SSL_connect|gnutls_handshake/i,
     summary: 'the host cannot be reached',
   },
   {
@@ -107,8 +139,26 @@ export function classifyGitFailure(input: {
   trace: HttpTrace;
   scrubber: SecretScrubber;
   now: Date;
+  /** Whether the Source's caCertificate was trusted (for the hint of a certificate failure). */
+  withCa?: boolean;
 }): SourceFetchError {
   const { stderr, trace } = input;
+  const x509 = tlsVerificationFailure(stderr);
+  if (x509 !== undefined) {
+    // Not retried before the next interval, like the Helm client's.
+    const hint =
+      x509 !== UNKNOWN_AUTHORITY
+        ? ''
+        : input.withCa === true
+          ? "; the source's caCertificate did not issue it"
+          : "; a private repository's CA goes into the source's caCertificate";
+    return new SourceFetchError(
+      SourceErrorCode.CertificateVerificationFailed,
+      input.scrubber.scrub(
+        `${input.operation} ${input.displayUrl}: TLS certificate verification failed: ${x509}${hint}`,
+      ),
+    );
+  }
   let code: SourceErrorCode = SourceErrorCode.FetchFailed;
   let summary = 'git failed';
   if (trace.status === 429) {

@@ -543,6 +543,7 @@ export class GitFetcher {
         trace: parseCurlTrace(trace),
         scrubber: call.session.scrubber,
         now: this.clock.now(),
+        withCa: call.session.env.GIT_SSL_CAINFO !== undefined,
       });
     }
     return result;
