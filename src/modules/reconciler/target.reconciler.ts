@@ -221,15 +221,7 @@ export class TargetReconciler {
     );
     let objects: RenderedObject[];
     try {
-      objects = this.policy.check(
-        rendered.objects,
-        {
-          namespaces: grant.namespaces,
-          allowClusterScoped: grant.allowClusterScoped,
-          targetNamespace: release.targetNamespace,
-        },
-        { owner: { tenant: tenantName, release: release.name } },
-      ).objects;
+      objects = this.admit(rendered, grant, release, tenantName);
     } catch (error) {
       throw new StepFailed({
         result: 'Failed',
@@ -426,16 +418,7 @@ export class TargetReconciler {
     const grant = grantOf(ctx);
     const artifact = await this.artifactOf(ctx);
     const rendered = await this.render(release, cluster, tenantName, artifact, artifact.revision);
-    const owner = { tenant: tenantName, release: release.name };
-    const objects = this.policy.check(
-      rendered.objects,
-      {
-        namespaces: grant.namespaces,
-        allowClusterScoped: grant.allowClusterScoped,
-        targetNamespace: release.targetNamespace,
-      },
-      { owner },
-    ).objects;
+    const objects = this.admit(rendered, grant, release, tenantName);
     const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
     const impersonate = serviceAccountUser(serviceAccountOf(grant, release));
     try {
@@ -536,6 +519,24 @@ export class TargetReconciler {
         target: facts,
       }),
     );
+  }
+
+  /** The rendered objects the grant allows, with namespaces defaulted and ownership labels. */
+  private admit(
+    rendered: RenderResult,
+    grant: Grant,
+    release: ReleaseEntity,
+    tenantName: string,
+  ): RenderedObject[] {
+    return this.policy.check(
+      rendered.objects,
+      {
+        namespaces: grant.namespaces,
+        allowClusterScoped: grant.allowClusterScoped,
+        targetNamespace: release.targetNamespace,
+      },
+      { owner: { tenant: tenantName, release: release.name } },
+    ).objects;
   }
 
   private artifactOf({ release, source }: ReconcileContext): Promise<ReleaseArtifact> {
