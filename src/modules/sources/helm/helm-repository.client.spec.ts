@@ -238,6 +238,23 @@ describe('HelmRepositoryClient (HTTP replaced)', () => {
     expect(again).toMatchObject({ downloaded: false, revision: `1.0.0@sha256:${DIGEST}` });
     expect(again.archivePath).toBe(join(again.artifact.path, 'app-1.0.0.tgz'));
   });
+
+  it('parses a cached index once per version of the file, not once per lookup', async () => {
+    let body = index('app-1.0.0.tgz');
+    http.routes.set('https://charts.example.com/index.yaml', () => new Response(body));
+    const request = { url: 'https://charts.example.com/' };
+    await sut.fetchIndex(request);
+    const first = await sut.cachedIndex(request);
+    const second = await sut.cachedIndex(request);
+    expect(second?.index).toBe(first?.index);
+
+    body = index('app-1.0.0.tgz', 'f'.repeat(64));
+    const refetched = await sut.fetchIndex(request);
+    const third = await sut.cachedIndex(request);
+    expect(third?.digest).toBe(refetched.digest);
+    expect(third?.digest).not.toBe(first?.digest);
+    expect(third?.index.entries.app?.[0]?.digest).toBe('f'.repeat(64));
+  });
 });
 
 describe('chart revision strings', () => {

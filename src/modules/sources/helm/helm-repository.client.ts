@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
@@ -67,6 +67,14 @@ interface IndexCacheMeta {
   lastModified?: string;
 }
 
+interface ParsedIndex {
+  /** Identity of the index.yaml file it was parsed from. */
+  version: string;
+  index: HelmIndex;
+  digest: string;
+  sizeBytes: number;
+}
+
 interface DownloadResult {
   status: number;
   body: Buffer;
@@ -75,6 +83,8 @@ interface DownloadResult {
 
 // Node's verification codes, in the words of Go's x509 errors that Helm and Flux users know.
 const UNKNOWN_AUTHORITY = 'x509: certificate signed by unknown authority';
+// Parsed cached indexes kept in memory (one per repository, least recently used out).
+const MAX_PARSED_INDEXES = 16;
 const EXPIRED = 'x509: certificate has expired or is not yet valid';
 const TLS_VERIFICATION: ReadonlyMap<string, string> = new Map([
   ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', UNKNOWN_AUTHORITY],
@@ -104,6 +114,9 @@ function sha256(data: Buffer | string): string {
 export class HelmRepositoryClient {
   // One download per chart digest at a time, however many targets ask for it.
   private readonly downloads = new Map<string, Promise<HelmChartResult>>();
+  // Every release render asks for the cached index: it is read, hashed and parsed once
+  // per version of the file (identified by its stat), not once per render.
+  private readonly parsedIndexes = new Map<string, ParsedIndex>();
 
   constructor(
     @Inject(SOURCES_OPTIONS) private readonly options: SourcesOptions,
@@ -213,16 +226,32 @@ export class HelmRepositoryClient {
     request: HelmRepositoryRequest,
   ): Promise<Omit<HelmIndexResult, 'notModified'> | undefined> {
     const cacheDir = this.indexCacheDir(this.repositoryBase(request));
-    const cached = await readFile(join(cacheDir, 'index.yaml')).catch(() => undefined);
-    if (cached === undefined) {
+    const path = join(cacheDir, 'index.yaml');
+    const info = await stat(path).catch(() => undefined);
+    if (info === undefined) {
       return undefined;
     }
-    return {
-      index: parseHelmIndex(cached.toString('utf8')),
-      digest: `sha256:${sha256(cached)}`,
-      sizeBytes: cached.length,
-      cacheDir,
-    };
+    // index.yaml is only ever replaced by a rename, so a new version has a new inode.
+    const version = `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+    let parsed = this.parsedIndexes.get(cacheDir);
+    if (parsed?.version !== version) {
+      const cached = await readFile(path).catch(() => undefined);
+      if (cached === undefined) {
+        return undefined;
+      }
+      parsed = {
+        version,
+        index: parseHelmIndex(cached.toString('utf8')),
+        digest: `sha256:${sha256(cached)}`,
+        sizeBytes: cached.length,
+      };
+    }
+    this.parsedIndexes.delete(cacheDir);
+    if (this.parsedIndexes.size >= MAX_PARSED_INDEXES) {
+      this.parsedIndexes.delete(this.parsedIndexes.keys().next().value as string);
+    }
+    this.parsedIndexes.set(cacheDir, parsed);
+    return { index: parsed.index, digest: parsed.digest, sizeBytes: parsed.sizeBytes, cacheDir };
   }
 
   async resolveChart(
