@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
 import { ReleaseRepository, ReleaseSpec } from 'src/modules/releases/release.repository';
-import { TargetPlanRepository } from 'src/modules/releases/target-plan.repository';
 import { TargetRepository } from 'src/modules/releases/target.repository';
 import { createTestDatabase } from 'test/support/database/test-database';
 import {
@@ -18,14 +17,14 @@ const spec = (sourceId: string, name: string, clusterNames: string[]): ReleaseSp
 describe("a release's whole targets for dry-run plans (real PostgreSQL)", () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let ds: DataSource;
-  let sut: TargetPlanRepository;
+  let sut: TargetRepository;
   let tenantId: string;
   let releaseId: string;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     ds = db.dataSource;
-    sut = new TargetPlanRepository(ds);
+    sut = new TargetRepository(ds);
     const releases = new ReleaseRepository(ds);
     const targets = new TargetRepository(ds);
 

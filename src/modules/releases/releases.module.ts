@@ -4,7 +4,6 @@ import { TenantsModule } from 'src/tenants/tenants.module';
 import { ReleaseRepository } from './release.repository';
 import { ReleasesController } from './releases.controller';
 import { ReleasesService } from './releases.service';
-import { TargetPlanRepository } from './target-plan.repository';
 import { TargetRepository } from './target.repository';
 import { TargetsService } from './targets.service';
 import { RELEASE_SOURCE_LOOKUP } from './release-source.port';
@@ -17,7 +16,6 @@ import { SourcesService } from 'src/modules/sources/sources.service';
   providers: [
     ReleaseRepository,
     TargetRepository,
-    TargetPlanRepository,
     ReleasesService,
     TargetsService,
     // SourcesService answers both lookups itself (names in one query).

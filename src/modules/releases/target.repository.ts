@@ -208,6 +208,16 @@ export class TargetRepository {
       .getMany();
   }
 
+  /**
+   * The first `limit` whole targets of a release (inventory included, for dry-run
+   * plans), in the cluster-name order of target listings.
+   */
+  forRelease(tenantId: string, releaseId: string, limit: number): Promise<TargetEntity[]> {
+    return this.m()
+      .getRepository(TargetEntity)
+      .find({ where: { tenantId, releaseId }, order: { clusterName: 'ASC' }, take: limit });
+  }
+
   findForCluster(
     tenantId: string,
     releaseId: string,
@@ -264,7 +274,6 @@ export class TargetRepository {
       .getMany();
   }
 
-  /** Makes targets due now (explicit reconcile, new revision, release change). */
   /**
    * Makes targets due now and records the request, so a target that is running
    * runs again right after (its completion would otherwise schedule the interval).

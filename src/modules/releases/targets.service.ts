@@ -6,7 +6,6 @@ import type { TargetRunEntity } from './entities/target-run.entity';
 import type { ConditionStatus, TargetEntity } from './entities/target.entity';
 import { ReleasesService } from './releases.service';
 import { ReleaseError } from './releases.errors';
-import { TargetPlanRepository } from './target-plan.repository';
 import { TargetRepository } from './target.repository';
 
 export type TargetView = TargetEntity & { clusterName: string; releaseName: string };
@@ -19,7 +18,6 @@ export class TargetsService {
     private readonly releases: ReleasesService,
     private readonly tenants: TenantsService,
     private readonly clusters: ClustersService,
-    private readonly plans: TargetPlanRepository,
   ) {}
 
   async list(
@@ -45,7 +43,7 @@ export class TargetsService {
 
   /** A release's whole targets (inventory included) in one query, for dry-run plans. */
   listForPlan(tenantId: string, releaseId: string, limit: number): Promise<TargetView[]> {
-    return this.plans.forRelease(tenantId, releaseId, limit);
+    return this.targets.forRelease(tenantId, releaseId, limit);
   }
 
   async get(tenantName: string, release: string, cluster: string): Promise<TargetView> {
