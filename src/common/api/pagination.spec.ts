@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decodeContinueToken, encodeContinueToken, filterDigest, toPage } from './pagination';
+import {
+  decodeContinueToken,
+  encodeContinueToken,
+  filterDigest,
+  isTimeIdCursor,
+  toPage,
+} from './pagination';
 
 describe('continue tokens', () => {
   const digest = filterDigest({ labelSelector: 'a=b' });
@@ -24,6 +30,39 @@ describe('continue tokens', () => {
         }),
       );
     }
+  });
+
+  it('refuse forged cursors before they reach SQL (400, not a database error)', () => {
+    const id = '0b7c2a52-4a4e-4f0e-9a4f-3d2f1c0b9e8d';
+    expect(
+      decodeContinueToken(
+        encodeContinueToken(['2026-11-27 16:20:48.123456+00', id], digest),
+        digest,
+        2,
+        isTimeIdCursor,
+      ),
+    ).toEqual(['2026-11-27 16:20:48.123456+00', id]);
+    expect(
+      decodeContinueToken(
+        encodeContinueToken(['2026-11-27T16:20:48.123Z', id], digest),
+        digest,
+        2,
+        isTimeIdCursor,
+      ),
+    ).toHaveLength(2);
+    for (const cursor of [
+      ['yesterday', id],
+      ['2026-02-30 00:00:00+00', id],
+      ['2026-11-27 24:00:00+00', id],
+      ['2026-11-27 16:20:48+00', 'not-a-uuid'],
+    ]) {
+      expect(() =>
+        decodeContinueToken(encodeContinueToken(cursor, digest), digest, 2, isTimeIdCursor),
+      ).toThrow(expect.objectContaining({ code: 'ValidationFailed' }));
+    }
+    expect(() => decodeContinueToken(encodeContinueToken(['a\0b'], digest), digest, 1)).toThrow(
+      expect.objectContaining({ code: 'ValidationFailed' }),
+    );
   });
 
   it('filter digests ignore key order and undefined values', () => {

@@ -40,10 +40,16 @@ export function encodeContinueToken(cursor: Cursor, digest: string): string {
 const invalid = (message: string): Error =>
   new CommonError('ValidationFailed', `continue: ${message}`, [{ field: 'continue', message }]);
 
+/**
+ * The cursor of a token this list issued, or a 400 naming `continue`. Tokens
+ * are not signed, so a cursor is checked before it reaches SQL: no NUL (which
+ * PostgreSQL text refuses), and `valid` for typed keys (see `isTimeIdCursor`).
+ */
 export function decodeContinueToken(
   token: string | undefined,
   digest: string,
   arity: number,
+  valid: (cursor: Cursor) => boolean = () => true,
 ): Cursor | undefined {
   if (token === undefined || token === '') {
     return undefined;
@@ -64,15 +70,38 @@ export function decodeContinueToken(
     b.v !== 1 ||
     !Array.isArray(b.a) ||
     b.a.length !== arity ||
-    !b.a.every((x) => typeof x === 'string')
+    !b.a.every((x) => typeof x === 'string' && !x.includes('\0'))
   ) {
     throw invalid('is not a continue token issued by this list');
   }
   if (b.f !== digest) {
     throw invalid('was issued for a list with other filters; repeat the filters of the first page');
   }
+  if (!valid(b.a)) {
+    throw invalid('is not a continue token issued by this list');
+  }
   return b.a;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// ISO 8601 (`toISOString`) or PostgreSQL's `timestamptz::text`.
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})[ T]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)$/;
+
+function isTimestamp(text: string): boolean {
+  const m = TIMESTAMP.exec(text);
+  if (m === null) {
+    return false;
+  }
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // Day 0 of the next month is the last day of this one.
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return year >= 1000 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth;
+}
+
+/** For lists ordered by (time, id): a timestamp PostgreSQL accepts and a UUID. */
+export const isTimeIdCursor = (cursor: Cursor): boolean =>
+  isTimestamp(cursor[0] ?? '') && UUID.test(cursor[1] ?? '');
 
 /**
  * Builds a page from `limit + 1` fetched rows: the extra row only says that

@@ -2,7 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { MetricsService } from 'src/common/metrics/metrics.service';
-import { decodeContinueToken, filterDigest, Page, toPage } from 'src/common/api/pagination';
+import {
+  decodeContinueToken,
+  filterDigest,
+  isTimeIdCursor,
+  Page,
+  toPage,
+} from 'src/common/api/pagination';
 import { AuditFilter, AuditRepository, AuditRow, NewAuditEntry } from './audit.repository';
 
 /** Pauses between attempts at one audit write; short, as a request waits for it. */
@@ -64,7 +70,7 @@ export class AuditService {
       since: filter.since?.toISOString(),
       until: filter.until?.toISOString(),
     });
-    const cursor = decodeContinueToken(page.continue, digest, 2);
+    const cursor = decodeContinueToken(page.continue, digest, 2, isTimeIdCursor);
     const rows = await this.repository.list(
       filter,
       cursor === undefined ? undefined : [cursor[0], cursor[1]],

@@ -3,7 +3,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { decodeContinueToken, filterDigest, type Page, toPage } from 'src/common/api/pagination';
+import {
+  decodeContinueToken,
+  filterDigest,
+  isTimeIdCursor,
+  type Page,
+  toPage,
+} from 'src/common/api/pagination';
 import { EventEntity } from './entities/event.entity';
 
 export type NewEvent = Omit<EventEntity, 'id' | 'occurredAt' | 'metadata'> & {
@@ -78,7 +84,7 @@ export class EventRepository {
     token: string | undefined,
   ): Promise<Page<EventEntity>> {
     const digest = filterDigest({ tenantId, ...filter });
-    const cursor = decodeContinueToken(token, digest, 2);
+    const cursor = decodeContinueToken(token, digest, 2, isTimeIdCursor);
     const qb = this.dataSource
       .getRepository(EventEntity)
       .createQueryBuilder('e')
