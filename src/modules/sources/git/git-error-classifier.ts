@@ -1,5 +1,6 @@
 import { SourceErrorCode, SourceFetchError } from 'src/modules/sources/sources.errors';
 import type { SecretScrubber } from 'src/modules/sources/secret-scrubber';
+import { certificateVerificationMessage, X509 } from 'src/modules/sources/tls-verification';
 
 export interface HttpTrace {
   /** Last HTTP status seen by git's curl. */
@@ -46,23 +47,21 @@ export function parseCurlTrace(trace: string): HttpTrace {
   return result;
 }
 
-const UNKNOWN_AUTHORITY = 'x509: certificate signed by unknown authority';
-
 // curl's TLS verification failures (OpenSSL and GnuTLS builds) in Go's x509 wording, as
 // the Helm client reports them. Order matters: the first matching entry wins. The
 // stderr itself is never echoed: GnuTLS names the CA file, a temporary path.
 const TLS_VERIFICATION: ReadonlyArray<readonly [RegExp, string]> = [
   [
     /no alternative certificate subject name matches|certificate subject name .* does not match target host/i,
-    'x509: certificate is not valid for this host',
+    X509.wrongHost,
   ],
   [
     /certificate (has expired|is not yet valid|has not got a valid activation time|is not yet activated)/i,
-    'x509: certificate has expired or is not yet valid',
+    X509.expired,
   ],
   [
     /unable to get (local )?issuer certificate|unable to verify the first certificate|self[- ]signed certificate|issuer is unknown|signer not found|certificate signature failure|server (certificate )?verification failed/i,
-    UNKNOWN_AUTHORITY,
+    X509.unknownAuthority,
   ],
 ];
 
@@ -145,17 +144,16 @@ export function classifyGitFailure(input: {
   const { stderr, trace } = input;
   const x509 = tlsVerificationFailure(stderr);
   if (x509 !== undefined) {
-    // Not retried before the next interval, like the Helm client's.
-    const hint =
-      x509 !== UNKNOWN_AUTHORITY
-        ? ''
-        : input.withCa === true
-          ? "; the source's caCertificate did not issue it"
-          : "; a private repository's CA goes into the source's caCertificate";
+    // Not retried before the next interval, like the Helm client's. git trusts the
+    // source's CA instead of the system roots.
     return new SourceFetchError(
       SourceErrorCode.CertificateVerificationFailed,
       input.scrubber.scrub(
-        `${input.operation} ${input.displayUrl}: TLS certificate verification failed: ${x509}${hint}`,
+        certificateVerificationMessage(
+          `${input.operation} ${input.displayUrl}`,
+          x509,
+          input.withCa === true ? 'only' : 'none',
+        ),
       ),
     );
   }

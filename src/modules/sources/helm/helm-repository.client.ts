@@ -26,6 +26,7 @@ import {
   SourceFetchError,
 } from 'src/modules/sources/sources.errors';
 import { SOURCES_OPTIONS, type SourcesOptions } from 'src/modules/sources/sources.options';
+import { certificateVerificationMessage, X509 } from 'src/modules/sources/tls-verification';
 import { hostRefusal, isForbiddenAddress } from 'src/modules/sources/url-policy';
 
 export interface HelmRepositoryRequest {
@@ -81,23 +82,22 @@ interface DownloadResult {
   headers: Headers;
 }
 
-// Node's verification codes, in the words of Go's x509 errors that Helm and Flux users know.
-const UNKNOWN_AUTHORITY = 'x509: certificate signed by unknown authority';
 // Parsed cached indexes kept in memory (one per repository, least recently used out).
 const MAX_PARSED_INDEXES = 16;
-const EXPIRED = 'x509: certificate has expired or is not yet valid';
+
+// Node's verification codes, in the words of Go's x509 errors that Helm and Flux users know.
 const TLS_VERIFICATION: ReadonlyMap<string, string> = new Map([
-  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', UNKNOWN_AUTHORITY],
-  ['UNABLE_TO_GET_ISSUER_CERT', UNKNOWN_AUTHORITY],
-  ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', UNKNOWN_AUTHORITY],
-  ['SELF_SIGNED_CERT_IN_CHAIN', UNKNOWN_AUTHORITY],
-  ['DEPTH_ZERO_SELF_SIGNED_CERT', UNKNOWN_AUTHORITY],
-  ['CERT_UNTRUSTED', UNKNOWN_AUTHORITY],
+  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', X509.unknownAuthority],
+  ['UNABLE_TO_GET_ISSUER_CERT', X509.unknownAuthority],
+  ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', X509.unknownAuthority],
+  ['SELF_SIGNED_CERT_IN_CHAIN', X509.unknownAuthority],
+  ['DEPTH_ZERO_SELF_SIGNED_CERT', X509.unknownAuthority],
+  ['CERT_UNTRUSTED', X509.unknownAuthority],
   // A CA of the same name but another key: Go reports that as unknown authority too.
-  ['CERT_SIGNATURE_FAILURE', UNKNOWN_AUTHORITY],
-  ['CERT_HAS_EXPIRED', EXPIRED],
-  ['CERT_NOT_YET_VALID', EXPIRED],
-  ['ERR_TLS_CERT_ALTNAME_INVALID', 'x509: certificate is not valid for this host'],
+  ['CERT_SIGNATURE_FAILURE', X509.unknownAuthority],
+  ['CERT_HAS_EXPIRED', X509.expired],
+  ['CERT_NOT_YET_VALID', X509.expired],
+  ['ERR_TLS_CERT_ALTNAME_INVALID', X509.wrongHost],
 ]);
 
 function sha256(data: Buffer | string): string {
@@ -507,15 +507,14 @@ export class HelmRepositoryClient {
     const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
     const x509 = cause?.code === undefined ? undefined : TLS_VERIFICATION.get(cause.code);
     if (x509 !== undefined) {
-      const hint =
-        x509 !== UNKNOWN_AUTHORITY
-          ? ''
-          : withCa
-            ? "; neither the system roots nor the source's caCertificate issued it"
-            : "; a private repository's CA goes into the source's caCertificate";
       return new SourceFetchError(
         SourceErrorCode.CertificateVerificationFailed,
-        `${displayUrl(url.toString())}: TLS certificate verification failed: ${x509} (${cause?.code})${hint}`,
+        certificateVerificationMessage(
+          displayUrl(url.toString()),
+          x509,
+          withCa ? 'added' : 'none',
+          cause?.code,
+        ),
       );
     }
     const detail = scrubber.scrub(
