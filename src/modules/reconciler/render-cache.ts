@@ -3,9 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import type { RenderResult } from 'src/modules/rendering/rendering.types';
-
-/** `${name}` as the renderer substitutes it (`$${` is an escaped literal). */
-const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+import { referencedVariableNames } from 'src/modules/rendering/variables';
 
 interface Entry {
   readonly result: Promise<RenderResult>;
@@ -86,13 +84,8 @@ async function scanReferences(root: string): Promise<ReadonlySet<string>> {
       continue;
     }
     const text = await readFile(join(entry.parentPath, entry.name), 'utf8');
-    if (!text.includes('${')) {
-      continue;
-    }
-    for (const m of text.matchAll(REFERENCE)) {
-      if (m[1] !== undefined) {
-        names.add(m[1]);
-      }
+    for (const name of referencedVariableNames(text)) {
+      names.add(name);
     }
   }
   return names;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { makeTarget } from 'test/fixtures/rendering/rendering.factory';
 import { RenderingError } from './rendering.errors';
 import {
+  referencedVariableNames,
   buildVariables,
   clusterLabelVariableName,
   releaseVariableProblems,
@@ -67,5 +68,12 @@ describe('variables', () => {
     expect((caught as Error).message).toBe(
       'undefined variable "missing_var" in app/cm.yaml (ConfigMap/app)',
     );
+  });
+
+  it('names the variables a text references, not escaped or shell forms', () => {
+    expect(
+      referencedVariableNames('a: ${cluster_name}\nb: $${literal}\nc: ${HOME:-x} ${tenant}'),
+    ).toEqual(['cluster_name', 'tenant']);
+    expect(referencedVariableNames('no references')).toEqual([]);
   });
 });

@@ -63,6 +63,14 @@ export function buildVariables(
 
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
+/** Names of the variables `text` references, as `substituteVariables` would read them. */
+export function referencedVariableNames(text: string): string[] {
+  if (!text.includes('${')) {
+    return [];
+  }
+  return [...text.matchAll(REFERENCE)].flatMap((m) => (m[1] === undefined ? [] : [m[1]]));
+}
+
 /**
  * Replaces `${name}` with its value and `$${` with a literal `${`. Other `${...}`
  * forms (e.g. shell `${HOME:-x}`) are left untouched. Throws UndefinedVariable
