@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineErrors } from 'src/common/errors/app-error';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { Audited } from './audit.decorator';
-import { AuditInterceptor } from './audit.interceptor';
+import { AuditInterceptor, changeSummary } from './audit.interceptor';
 import type { AuditRepository, NewAuditEntry } from './audit.repository';
 import { AuditService } from './audit.service';
 
@@ -154,6 +154,33 @@ describe('AuditInterceptor', () => {
       ),
     ).rejects.toBe(duplicate);
     expect(writes[0].entry).toMatchObject({ statusCode: 409, errorCode: 'AlreadyExists' });
+  });
+});
+
+describe('changeSummary', () => {
+  it('keeps no credentials written into a URL, in the body or the query', () => {
+    const summary = changeSummary(
+      {
+        action: 'source.create',
+        objectKind: 'Source',
+        changes: ['url', 'refs'],
+        queryChanges: ['from'],
+      },
+      {
+        params: {},
+        query: { from: 'https://ci:q-canary@example.com/x' },
+        body: {
+          url: 'https://user:token-canary@git.example.com/org/repo.git',
+          refs: [{ mirror: 'https://token-canary2@mirror.example.com/repo' }],
+        },
+        result: undefined,
+      },
+    );
+    expect(summary).toEqual({
+      url: 'https://***@git.example.com/org/repo.git',
+      refs: [{ mirror: 'https://***@mirror.example.com/repo' }],
+      from: 'https://***@example.com/x',
+    });
   });
 });
 

@@ -11,6 +11,7 @@ import { catchError, concatMap, from, Observable, throwError } from 'rxjs';
 import { principalOf } from 'src/common/auth/principal';
 import { errorBodyOf } from 'src/common/errors/http-exception.filter';
 import { requestIdOf } from 'src/common/logging/request-id.middleware';
+import { scrubUrlUserinfo } from 'src/modules/sources/secret-scrubber';
 import { AUDIT_SPEC, AuditContext, AuditSpec } from './audit.decorator';
 import { AuditService } from './audit.service';
 
@@ -18,19 +19,36 @@ const stringOr = (v: unknown): string | undefined => (typeof v === 'string' ? v 
 const field = (o: unknown, key: string): unknown =>
   typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[key] : undefined;
 
+/**
+ * A copied value with URL userinfo removed: a refused request is audited too,
+ * and its `url` may carry `https://user:token@host`.
+ */
+const withoutUserinfo = (value: unknown): unknown => {
+  if (typeof value === 'string') {
+    return scrubUrlUserinfo(value);
+  }
+  if (Array.isArray(value)) {
+    return value.map(withoutUserinfo);
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutUserinfo(v)]));
+  }
+  return value;
+};
+
 /** Builds the change summary from allow-listed fields only. */
 export function changeSummary(spec: AuditSpec, ctx: AuditContext): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of spec.changes ?? []) {
     const value = field(ctx.body, key);
     if (value !== undefined) {
-      out[key] = value;
+      out[key] = withoutUserinfo(value);
     }
   }
   for (const key of spec.queryChanges ?? []) {
     const value = ctx.query[key];
     if (value !== undefined) {
-      out[key] = value;
+      out[key] = withoutUserinfo(value);
     }
   }
   for (const key of spec.redacted ?? []) {
