@@ -62,8 +62,14 @@ const toRecord = (r: Row): CapiClusterRecord => ({
   secretResourceVersion: r.secret_resource_version,
 });
 
+/** The fields of a Cluster object that are stored. */
+type Observed = Pick<
+  CapiClusterView,
+  'uid' | 'apiVersion' | 'phase' | 'conditions' | 'controlPlaneInitialized' | 'paused' | 'deleting'
+>;
+
 /** What a Cluster object says, as stored; compared before writing so unchanged objects write nothing. */
-const observedOf = (v: CapiClusterView): unknown[] => [
+const observedOf = (v: Observed): unknown[] => [
   v.uid,
   v.apiVersion,
   v.phase,
@@ -112,25 +118,16 @@ export class CapiClusterRepository {
         [randomUUID(), view.namespace, view.name, ...observedOf(view)],
       );
     } else {
-      const before = observedOf({
-        ...view,
-        uid: previous.uid,
-        apiVersion: previous.apiVersion,
-        phase: previous.phase,
-        conditions: previous.conditions,
-        controlPlaneInitialized: previous.controlPlaneInitialized,
-        paused: previous.paused,
-        deleting: previous.deleting,
-      });
       const after = observedOf(view);
-      if (JSON.stringify(before) !== JSON.stringify(after)) {
-        await this.dataSource.query(
-          `UPDATE capi_cluster SET uid = $2, api_version = $3, phase = $4, conditions = $5,
-             control_plane_initialized = $6, paused = $7, deleting = $8, updated_at = now()
-           WHERE id = $1`,
-          [previous.id, ...after],
-        );
+      if (JSON.stringify(observedOf(previous)) === JSON.stringify(after)) {
+        return previous; // Unchanged: no write, no read back.
       }
+      await this.dataSource.query(
+        `UPDATE capi_cluster SET uid = $2, api_version = $3, phase = $4, conditions = $5,
+           control_plane_initialized = $6, paused = $7, deleting = $8, updated_at = now()
+         WHERE id = $1`,
+        [previous.id, ...after],
+      );
     }
     const stored = await this.findByRef(view.namespace, view.name);
     if (stored === undefined) {
