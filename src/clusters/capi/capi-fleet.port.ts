@@ -26,32 +26,57 @@ export const capiFleetPortProvider: Provider = {
       }
     };
     const wakeWorker = (): void => get(ReconcileWorker)?.wake();
+    const reselectAll = async (): Promise<void> => {
+      const releases = get(ReleaseRepository);
+      const targets = get(TargetRepository);
+      if (releases === undefined || targets === undefined) {
+        return;
+      }
+      let changed = 0;
+      let after: string | undefined;
+      for (;;) {
+        const batch = await releases.listIdsAfter(after, BATCH);
+        for (const { id, tenantId } of batch) {
+          const release = await releases.findById(tenantId, id);
+          if (release !== null) {
+            const { added, removed } = await targets.syncForRelease(release);
+            changed += added + removed;
+          }
+        }
+        if (batch.length < BATCH) {
+          break;
+        }
+        after = batch[batch.length - 1]?.id;
+      }
+      if (changed > 0) {
+        wakeWorker();
+      }
+    };
+    // A pass reads every release: requests arriving while one runs share a single
+    // follow-up pass (it starts after their change was committed) instead of one each.
+    let running: Promise<void> | undefined;
+    let queued: Promise<void> | undefined;
+    const run = (): Promise<void> => {
+      running = reselectAll().finally(() => {
+        running = undefined;
+      });
+      return running;
+    };
     return {
-      reselect: async () => {
-        const releases = get(ReleaseRepository);
-        const targets = get(TargetRepository);
-        if (releases === undefined || targets === undefined) {
-          return;
+      reselect: () => {
+        if (queued !== undefined) {
+          return queued;
         }
-        let changed = 0;
-        let after: string | undefined;
-        for (;;) {
-          const batch = await releases.listIdsAfter(after, BATCH);
-          for (const { id, tenantId } of batch) {
-            const release = await releases.findById(tenantId, id);
-            if (release !== null) {
-              const { added, removed } = await targets.syncForRelease(release);
-              changed += added + removed;
-            }
-          }
-          if (batch.length < BATCH) {
-            break;
-          }
-          after = batch[batch.length - 1]?.id;
+        if (running === undefined) {
+          return run();
         }
-        if (changed > 0) {
-          wakeWorker();
-        }
+        queued = running
+          .catch(() => undefined)
+          .then(() => {
+            queued = undefined;
+            return run();
+          });
+        return queued;
       },
       wake: async (clusterId) => {
         const n = (await get(TargetRepository)?.enqueueCluster(clusterId)) ?? 0;
