@@ -250,38 +250,35 @@ export class CapiSyncService {
       record,
       ' (the last accepted credentials stay)',
     );
-    if (secret === undefined || secret.resourceVersion === record.secretResourceVersion) {
-      if (secret !== undefined) {
-        await this.note(
-          record,
-          'True',
-          'Registered',
-          `registered as cluster "${cluster.name}"`,
-          'debug',
-        );
-      }
+    if (secret === undefined) {
       return;
     }
-    try {
-      await this.clusters.rotateKubeconfig(
-        cluster.name,
-        { kubeconfig: secret.kubeconfig },
-        CAPI_POLICY,
-      );
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'KubeconfigRejected') {
-        await this.note(
-          record,
-          'False',
-          'KubeconfigRefused',
-          `${error.message} (the last accepted credentials stay)`,
-          'warn',
+    if (secret.resourceVersion !== record.secretResourceVersion) {
+      try {
+        await this.clusters.rotateKubeconfig(
+          cluster.name,
+          { kubeconfig: secret.kubeconfig },
+          CAPI_POLICY,
         );
-        return;
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'KubeconfigRejected') {
+          await this.note(
+            record,
+            'False',
+            'KubeconfigRefused',
+            `${error.message} (the last accepted credentials stay)`,
+            'warn',
+          );
+          return;
+        }
+        throw error;
       }
-      throw error;
+      await this.records.setSecretVersion(record.id, secret.resourceVersion);
+      this.logger.log({
+        msg: 'Cluster API kubeconfig Secret changed: credentials rotated',
+        cluster: cluster.name,
+      });
     }
-    await this.records.setSecretVersion(record.id, secret.resourceVersion);
     await this.note(
       record,
       'True',
@@ -289,10 +286,6 @@ export class CapiSyncService {
       `registered as cluster "${cluster.name}"`,
       'debug',
     );
-    this.logger.log({
-      msg: 'Cluster API kubeconfig Secret changed: credentials rotated',
-      cluster: cluster.name,
-    });
   }
 
   /** The checked kubeconfig Secret, or undefined with the reason recorded. */
