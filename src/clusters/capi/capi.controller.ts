@@ -1,7 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from 'src/common/auth/access.decorator';
-import { CapiClusterRepository, CapiClusterRecord } from './capi-cluster.repository';
+import type { CapiClusterRecord } from './capi-cluster.repository';
+import { CapiService } from './capi.service';
 import { CapiClusterDto, CapiClusterListDto } from './dto/capi.dto';
 
 @ApiTags('clusters')
@@ -9,7 +10,7 @@ import { CapiClusterDto, CapiClusterListDto } from './dto/capi.dto';
 @Controller('capi/clusters')
 @Access({ kind: 'admin' })
 export class CapiController {
-  constructor(private readonly records: CapiClusterRepository) {}
+  constructor(private readonly capi: CapiService) {}
 
   @Get()
   @ApiOperation({
@@ -17,7 +18,7 @@ export class CapiController {
       'Cluster API Clusters seen in the management cluster, and why each is (not) registered',
   })
   async list(): Promise<CapiClusterListDto> {
-    return { items: (await this.records.list()).map(toCapiClusterDto) };
+    return { items: (await this.capi.list()).map(toCapiClusterDto) };
   }
 }
 

@@ -5,11 +5,18 @@ import { CapiDiscoveryService } from './capi-discovery.service';
 import { capiFleetPortProvider } from './capi-fleet.port';
 import { CapiSyncService } from './capi-sync.service';
 import { CapiController } from './capi.controller';
+import { CapiService } from './capi.service';
 
 /** Cluster API discovery: registers, updates and retires the workload clusters Cluster API manages. */
 @Module({
   imports: [ClustersModule],
   controllers: [CapiController],
-  providers: [CapiClusterRepository, CapiSyncService, CapiDiscoveryService, capiFleetPortProvider],
+  providers: [
+    CapiClusterRepository,
+    CapiService,
+    CapiSyncService,
+    CapiDiscoveryService,
+    capiFleetPortProvider,
+  ],
 })
 export class CapiModule {}
