@@ -143,6 +143,22 @@ describe('HelmRepositoryClient (HTTP replaced)', () => {
     });
   });
 
+  it('keeps the query of a pre-signed redirect target out of error messages', async () => {
+    const signed = 'https://cdn.example.net/app.tgz?X-Amz-Signature=presigned-canary-0123';
+    http.routes.set('https://charts.example.com/index.yaml', () => new Response(index('app.tgz')));
+    http.routes.set(
+      'https://charts.example.com/app.tgz',
+      () => new Response(null, { status: 302, headers: { location: signed } }),
+    );
+    http.routes.set(signed, () => new Response('denied', { status: 403 }));
+    const error = (await sut
+      .fetchChart({ url: 'https://charts.example.com/' }, 'app', '*')
+      .catch((e: unknown) => e)) as Error;
+    expect(http.requests.map((r) => r.url)).toContain(signed);
+    expect(error.message).toContain('https://cdn.example.net/app.tgz');
+    expect(error.message).not.toContain('presigned-canary-0123');
+  });
+
   it('reports connection failures as Unreachable without the credentials', async () => {
     http.fetch = () =>
       Promise.reject(

@@ -546,14 +546,25 @@ export class HelmRepositoryClient {
   }
 }
 
+/**
+ * A URL as messages show it: without userinfo, and without the query and fragment,
+ * where chart URLs and redirect targets (pre-signed CDN links) carry their tokens.
+ */
 function displayUrl(raw: string): string {
   try {
     const url = new URL(raw);
     url.username = '';
     url.password = '';
+    if (url.search !== '') {
+      url.search = '?***';
+    }
+    url.hash = '';
     return url.toString();
   } catch {
-    return raw.replace(/\/\/[^/@]*@/, '//***@').slice(0, 200);
+    return raw
+      .replace(/\/\/[^/@]*@/, '//***@')
+      .replace(/[?#].*$/s, '?***')
+      .slice(0, 200);
   }
 }
 
