@@ -1,3 +1,4 @@
+import { tenantAccessObjects } from 'test/support/fleet/tenant-access';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
@@ -243,27 +244,7 @@ export class FleetBench {
     this.simClusters = await this.sim.addClusters(o.clusters, 'bench');
     const sa = this.serviceAccount;
     for (const c of this.simClusters) {
-      c.seed(
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: BENCH_NAMESPACE } },
-        {
-          apiVersion: 'v1',
-          kind: 'ServiceAccount',
-          metadata: { name: sa, namespace: BENCH_NAMESPACE },
-        },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'Role',
-          metadata: { name: 'gitfleet-tenant', namespace: BENCH_NAMESPACE },
-          rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
-        },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'RoleBinding',
-          metadata: { name: 'gitfleet-tenant', namespace: BENCH_NAMESPACE },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gitfleet-tenant' },
-          subjects: [{ kind: 'ServiceAccount', name: sa, namespace: BENCH_NAMESPACE }],
-        },
-      );
+      c.seed(...tenantAccessObjects(BENCH_NAMESPACE, sa));
       if (o.latencyMs > 0) {
         await c.faults.set({ latencyMs: o.latencyMs });
       }

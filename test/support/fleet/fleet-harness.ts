@@ -1,3 +1,4 @@
+import { tenantAccessObjects } from './tenant-access';
 import { randomBytes } from 'node:crypto';
 import { type AppProcess, startAppProcess } from 'test/support/app/app-process';
 import {
@@ -108,23 +109,7 @@ export class FleetHarness {
     this.clusters.set(name, cluster);
     const sa = this.serviceAccountName;
     for (const ns of this.namespaces) {
-      cluster.seed(
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'Role',
-          metadata: { name: 'gitfleet-tenant', namespace: ns },
-          rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
-        },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'RoleBinding',
-          metadata: { name: 'gitfleet-tenant', namespace: ns },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gitfleet-tenant' },
-          subjects: [{ kind: 'ServiceAccount', name: sa, namespace: this.namespaces[0] }],
-        },
-      );
+      cluster.seed(...tenantAccessObjects(ns, sa, this.namespaces[0]));
     }
     return cluster;
   }
