@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from 'src/common/config/config';
+import type { LeaseRepository } from 'src/common/database/lease.repository';
 import type { GrantIndexRepository } from 'src/modules/identity/onboarding/grant-index.repository';
 import { GrantOnboardingService } from 'src/modules/identity/onboarding/grant-onboarding.service';
 import { KubeApiClient } from 'src/modules/reconciler/kube/kube-api.client';
@@ -63,6 +64,9 @@ describe('onboarding resync reads first and writes only what drifted', () => {
       {
         getById: () => Promise.resolve({ name: TENANT, deletionRequestedAt: null }),
       } as unknown as TenantsService,
+      {
+        tryAcquire: (name: string, holder: string) => Promise.resolve({ name, holder }),
+      } as unknown as LeaseRepository,
     );
     await sut.sync(grant);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from 'src/common/config/config';
+import type { LeaseRepository } from 'src/common/database/lease.repository';
 import type { KubeApi } from 'src/modules/reconciler/kube/kube-api.client';
 import { refKey, refOf } from 'src/modules/reconciler/kube/kube-objects';
 import { KubeError } from 'src/modules/reconciler/kube/kube.errors';
@@ -117,12 +118,20 @@ function setup() {
   const tenants = {
     getById: () => Promise.resolve({ name: 'team-a', deletionRequestedAt }),
   } as unknown as TenantsService;
+  let leaseHolder: string | undefined;
+  const leases = {
+    tryAcquire: (name: string, holder: string) => {
+      leaseHolder ??= holder;
+      return Promise.resolve(leaseHolder === holder ? { name, holder } : undefined);
+    },
+  } as unknown as LeaseRepository;
   const sut = new GrantOnboardingService(
     loadConfig({ RECONCILE_ENABLED: 'false' }),
     grants,
     () => Promise.resolve(kube.api()),
     index,
     tenants,
+    leases,
   );
   sut.onModuleInit();
   return {
@@ -131,6 +140,7 @@ function setup() {
     store: (g: Grant | undefined) => (stored = g),
     deleteTenant: () => (deletionRequestedAt = new Date()),
     emit: (g: Grant, change: 'upserted' | 'revoked') => listener?.(g, change),
+    takeLease: () => (leaseHolder = 'other-replica'),
   };
 }
 
@@ -208,6 +218,20 @@ describe('GrantOnboardingService', () => {
     await sut.resyncAll();
     expect(kube.names('RoleBinding')).toHaveLength(2);
     sut.onModuleDestroy();
+  });
+
+  it('runs the periodic resync only on the replica holding its lease', async () => {
+    const { sut, kube, takeLease } = setup();
+    takeLease();
+    await sut.resyncUnderLease();
+    expect(kube.lists).toEqual([]);
+    expect(kube.names('RoleBinding')).toEqual([]);
+    sut.onModuleDestroy();
+
+    const leader = setup();
+    await leader.sut.resyncUnderLease();
+    expect(leader.kube.names('RoleBinding')).toHaveLength(2);
+    leader.sut.onModuleDestroy();
   });
 
   it('leaves the grants of a tenant being deleted alone until the deletion offboards them', async () => {

@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
+import { LeaseRepository } from 'src/common/database/lease.repository';
 import { isKubeError } from 'src/modules/reconciler/kube/kube.errors';
 import type { KubeApi } from 'src/modules/reconciler/kube/kube-api.client';
 import { refOf, refKey } from 'src/modules/reconciler/kube/kube-objects';
@@ -26,6 +28,8 @@ export const CLUSTER_KUBE_API = Symbol('CLUSTER_KUBE_API');
 const MAX_RETRY_MS = 5 * 60_000;
 /** Every grant is re-onboarded this often (and shortly after start), repairing drift and lost retries. */
 export const ONBOARDING_RESYNC_MS = 10 * 60_000;
+/** One replica at a time runs the periodic resync; taken over when its holder is gone. */
+const RESYNC_LEASE = 'onboarding:resync';
 
 /**
  * Onboards a tenant in a workload cluster whenever its grant is created,
@@ -44,6 +48,7 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(GrantOnboardingService.name);
   private readonly chains = new Map<string, Promise<void>>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly holder = randomUUID();
   private closed = false;
   private resyncTimer: NodeJS.Timeout | undefined;
 
@@ -53,15 +58,16 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     @Inject(CLUSTER_KUBE_API) private readonly kubeApi: ClusterKubeApi,
     private readonly index: GrantIndexRepository,
     private readonly tenants: TenantsService,
+    private readonly leases: LeaseRepository,
   ) {}
 
   onModuleInit(): void {
     this.grants.onGrantChange((grant) => void this.sync(grant));
-    // Replicas that run the reconcile engine also re-onboard every grant periodically.
+    // One of the replicas that run the reconcile engine also re-onboards every grant periodically.
     if (this.config.reconcileEnabled) {
       const tick = (delay: number): void => {
         this.resyncTimer = setTimeout(() => {
-          void this.resyncAll().finally(() => {
+          void this.resyncUnderLease().finally(() => {
             if (!this.closed) {
               tick(ONBOARDING_RESYNC_MS);
             }
@@ -71,6 +77,27 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
       };
       tick(30_000 + Math.random() * 30_000);
     }
+  }
+
+  /** `resyncAll` on the replica holding the resync lease; a no-op elsewhere. */
+  async resyncUnderLease(): Promise<void> {
+    try {
+      const lease = await this.leases.tryAcquire(
+        RESYNC_LEASE,
+        this.holder,
+        2 * ONBOARDING_RESYNC_MS,
+      );
+      if (lease === undefined) {
+        return;
+      }
+    } catch (error) {
+      this.logger.warn({
+        msg: 'onboarding resync lease unavailable',
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return;
+    }
+    await this.resyncAll();
   }
 
   /** Re-onboards every grant, one at a time (reads only, when nothing drifted). */
