@@ -191,13 +191,6 @@ export class TenantsService {
     }
     checkNotDeleting((await this.tenants.findById(tenantId, m))!);
   }
-
-  /** Like `idOf`, refusing a tenant being deleted (new grants). */
-  async activeIdOf(name: string): Promise<string> {
-    const tenant = await this.get(name);
-    checkNotDeleting(tenant);
-    return tenant.id;
-  }
 }
 
 function checkNotDeleting(tenant: Tenant): void {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { returningRows } from 'src/tenants/tenant.repository';
 import type { Grant } from './grant.types';
 
@@ -43,15 +43,23 @@ const toGrant = (r: GrantRow): Grant => ({
 export class GrantRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async insert(g: {
-    tenantId: string;
-    clusterId: string;
-    namespaces: readonly string[];
-    serviceAccountName: string;
-    allowClusterScoped: boolean;
-  }): Promise<string> {
+  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** `m`: inside the caller's transaction (e.g. under the tenant's lock). */
+  async insert(
+    g: {
+      tenantId: string;
+      clusterId: string;
+      namespaces: readonly string[];
+      serviceAccountName: string;
+      allowClusterScoped: boolean;
+    },
+    m: EntityManager = this.dataSource.manager,
+  ): Promise<string> {
     const id = randomUUID();
-    await this.dataSource.query(
+    await m.query(
       `INSERT INTO "grant" (id, tenant_id, cluster_id, namespaces, service_account_name, allow_cluster_scoped)
        VALUES ($1, $2, $3, $4, $5, $6)`,
       [id, g.tenantId, g.clusterId, g.namespaces, g.serviceAccountName, g.allowClusterScoped],
@@ -110,9 +118,10 @@ export class GrantRepository {
       serviceAccountName?: string;
       allowClusterScoped?: boolean;
     },
+    m: EntityManager = this.dataSource.manager,
   ): Promise<boolean> {
     const rows = returningRows<{ id: string }>(
-      await this.dataSource.query(
+      await m.query(
         `UPDATE "grant" SET namespaces = coalesce($3, namespaces),
            service_account_name = coalesce($4, service_account_name),
            allow_cluster_scoped = coalesce($5, allow_cluster_scoped), updated_at = now()

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { ClusterError } from 'src/clusters/clusters.errors';
 import { ClustersService } from 'src/clusters/clusters.service';
 import { isForeignKeyViolation, isUniqueViolation } from 'src/common/database/db-errors';
@@ -32,15 +33,20 @@ export class GrantsService {
 
   async create(clusterName: string, tenantName: string, input: GrantInput): Promise<Grant> {
     const cluster = await this.clusters.get(clusterName);
-    const tenantId = await this.tenantIdFor(tenantName, { active: true });
+    const tenantId = await this.tenantIdFor(tenantName);
     try {
-      await this.grants.insert({
-        tenantId,
-        clusterId: cluster.id,
-        namespaces: dedupe(input.namespaces),
-        serviceAccountName: input.serviceAccountName ?? defaultServiceAccountName(tenantName),
-        allowClusterScoped: input.allowClusterScoped ?? false,
-      });
+      await this.underTenantLock(tenantId, tenantName, false, (m) =>
+        this.grants.insert(
+          {
+            tenantId,
+            clusterId: cluster.id,
+            namespaces: dedupe(input.namespaces),
+            serviceAccountName: input.serviceAccountName ?? defaultServiceAccountName(tenantName),
+            allowClusterScoped: input.allowClusterScoped ?? false,
+          },
+          m,
+        ),
+      );
     } catch (error) {
       if (isUniqueViolation(error, 'UQ_grant_tenant_cluster')) {
         throw new ClusterError(
@@ -59,7 +65,7 @@ export class GrantsService {
 
   async get(clusterName: string, tenantName: string): Promise<Grant> {
     const cluster = await this.clusters.get(clusterName);
-    const tenantId = await this.tenantIdFor(tenantName, { asGrantLookup: true });
+    const tenantId = await this.tenantIdFor(tenantName, true);
     const grant = await this.grants.findForTenantOnCluster(tenantId, cluster.id);
     if (grant === undefined) {
       throw new ClusterError(
@@ -112,16 +118,23 @@ export class GrantsService {
     patch: Partial<GrantInput>,
   ): Promise<Grant> {
     const cluster = await this.clusters.get(clusterName);
-    const tenantId = await this.tenantIdFor(tenantName, { asGrantLookup: true, active: true });
-    const found = await this.grants.update(tenantId, cluster.id, {
-      ...(patch.namespaces !== undefined ? { namespaces: dedupe(patch.namespaces) } : {}),
-      ...(patch.serviceAccountName !== undefined
-        ? { serviceAccountName: patch.serviceAccountName }
-        : {}),
-      ...(patch.allowClusterScoped !== undefined
-        ? { allowClusterScoped: patch.allowClusterScoped }
-        : {}),
-    });
+    const tenantId = await this.tenantIdFor(tenantName, true);
+    const found = await this.underTenantLock(tenantId, tenantName, true, (m) =>
+      this.grants.update(
+        tenantId,
+        cluster.id,
+        {
+          ...(patch.namespaces !== undefined ? { namespaces: dedupe(patch.namespaces) } : {}),
+          ...(patch.serviceAccountName !== undefined
+            ? { serviceAccountName: patch.serviceAccountName }
+            : {}),
+          ...(patch.allowClusterScoped !== undefined
+            ? { allowClusterScoped: patch.allowClusterScoped }
+            : {}),
+        },
+        m,
+      ),
+    );
     if (!found) {
       throw new ClusterError(
         'GrantNotFound',
@@ -150,25 +163,46 @@ export class GrantsService {
     return this.grants.delete(grant.tenantId, grant.clusterId);
   }
 
-  /** `active`: a tenant being deleted gets no new or changed grants (409 TenantDeleting). */
-  private async tenantIdFor(
-    name: string,
-    opts: { asGrantLookup?: boolean; active?: boolean } = {},
-  ): Promise<string> {
+  private async tenantIdFor(name: string, asGrantLookup = false): Promise<string> {
     try {
-      return await (opts.active === true ? this.tenants.activeIdOf(name) : this.tenants.idOf(name));
+      return await this.tenants.idOf(name);
     } catch (error) {
-      if (error instanceof TenantError && error.code === 'TenantNotFound') {
-        if (opts.asGrantLookup === true) {
-          throw new ClusterError('GrantNotFound', `Tenant "${name}" has no grant on this cluster`);
-        }
-        throw new ClusterError('UnknownTenant', `tenant: tenant "${name}" does not exist`, [
-          { field: 'tenant', message: 'no such tenant' },
-        ]);
-      }
-      throw error;
+      throw tenantNotFoundAsGrantError(error, name, asGrantLookup);
     }
   }
+
+  /**
+   * Writes under the tenant's row lock, refused while the tenant is being deleted
+   * (409 TenantDeleting): the cascading delete marks the tenant under the same
+   * lock, so no grant can be created or changed after its offboarding started.
+   */
+  private async underTenantLock<T>(
+    tenantId: string,
+    name: string,
+    asGrantLookup: boolean,
+    write: (m: EntityManager) => Promise<T>,
+  ): Promise<T> {
+    return this.grants.transaction(async (m) => {
+      try {
+        await this.tenants.lockForNewObjects(m, tenantId);
+      } catch (error) {
+        throw tenantNotFoundAsGrantError(error, name, asGrantLookup);
+      }
+      return write(m);
+    });
+  }
+}
+
+function tenantNotFoundAsGrantError(error: unknown, name: string, asGrantLookup: boolean): unknown {
+  if (!(error instanceof TenantError && error.code === 'TenantNotFound')) {
+    return error;
+  }
+  if (asGrantLookup) {
+    return new ClusterError('GrantNotFound', `Tenant "${name}" has no grant on this cluster`);
+  }
+  return new ClusterError('UnknownTenant', `tenant: tenant "${name}" does not exist`, [
+    { field: 'tenant', message: 'no such tenant' },
+  ]);
 }
 
 const dedupe = (values: readonly string[]): string[] => [...new Set(values)];
