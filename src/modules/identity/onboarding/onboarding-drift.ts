@@ -1,3 +1,4 @@
+import { canonicalJson } from 'src/modules/reconciler/kube/kube-objects';
 import type { KubeObject } from 'src/modules/reconciler/kube/kube.types';
 
 const isMap = (v: unknown): v is Record<string, unknown> =>
@@ -20,25 +21,9 @@ export function containedIn(desired: unknown, live: unknown): boolean {
   }
   if (Array.isArray(desired)) {
     const have = live ?? [];
-    return (
-      Array.isArray(have) &&
-      have.length === desired.length &&
-      desired.every((v, i) => deepEqual(v, have[i]))
-    );
+    return Array.isArray(have) && canonicalJson(desired) === canonicalJson(have);
   }
   return desired === live;
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (isMap(a) && isMap(b)) {
-    const keys = (m: Record<string, unknown>) => Object.keys(m).filter((k) => m[k] !== undefined);
-    const ka = keys(a);
-    return ka.length === keys(b).length && ka.every((k) => deepEqual(a[k], b[k]));
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
-  }
-  return a === b;
 }
 
 /** Top-level fields besides identity and metadata: `roleRef`, `subjects`, `rules`… */
