@@ -1,3 +1,4 @@
+import { apiRequest, type ApiResponse } from 'test/support/app/api-request';
 import { tenantAccessObjects } from 'test/support/fleet/tenant-access';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -158,12 +159,6 @@ export interface FleetBenchResult {
   isolation: IsolationFigures | null;
   api: ApiFigures;
   cpuProfile: string | null;
-}
-
-interface ApiResponse {
-  status: number;
-  body: any;
-  text: string;
 }
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
@@ -722,16 +717,7 @@ export class FleetBench {
   // ---------------------------------------------------------------- plumbing
 
   private async api(method: string, path: string, body?: unknown): Promise<ApiResponse> {
-    const res = await fetch(`${this.app!.baseUrl}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.adminToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, text, body: text === '' ? undefined : JSON.parse(text) };
+    return apiRequest(this.app!.baseUrl, this.adminToken, method, path, body);
   }
 
   private async poll(what: string, timeoutMs: number, probe: () => Promise<true | undefined>) {

@@ -1,3 +1,4 @@
+import { apiRequest, type ApiResponse } from 'test/support/app/api-request';
 import { tenantAccessObjects } from './tenant-access';
 import { randomBytes } from 'node:crypto';
 import { type AppProcess, startAppProcess } from 'test/support/app/app-process';
@@ -10,11 +11,7 @@ import { GitHttpServer } from 'test/support/git-server/git-http-server';
 import { GitRepositories, type TestRepository } from 'test/support/git-server/git-repositories';
 import { KubeSim, type SimCluster } from 'test/support/kube-sim';
 
-export interface ApiResponse {
-  status: number;
-  body: any;
-  text: string;
-}
+export type { ApiResponse };
 
 export interface FleetOptions {
   clusters: { name: string; labels: Record<string, string> }[];
@@ -155,16 +152,7 @@ export class FleetHarness {
     body?: unknown,
     app: AppProcess = this.app,
   ): Promise<ApiResponse> {
-    const res = await fetch(`${app.baseUrl}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.adminToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, text, body: text === '' ? undefined : JSON.parse(text) };
+    return apiRequest(app.baseUrl, this.adminToken, method, path, body);
   }
 
   /** Polls until `probe` returns a value (not undefined) or the timeout passes. */
