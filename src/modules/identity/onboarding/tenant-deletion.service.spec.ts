@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from 'src/common/config/config';
 import type { LeaseRepository } from 'src/common/database/lease.repository';
 import type { ReleasesService } from 'src/modules/releases/releases.service';
@@ -9,7 +9,7 @@ import type { Tenant } from 'src/tenants/tenant.types';
 import { TenantError } from 'src/tenants/tenants.errors';
 import type { TenantsService } from 'src/tenants/tenants.service';
 import type { GrantOnboardingService } from './grant-onboarding.service';
-import { TenantDeletionService } from './tenant-deletion.service';
+import { SHUTDOWN_WAIT_MS, TenantDeletionService } from './tenant-deletion.service';
 
 const grantOn = (clusterId: string): Grant => ({
   id: `g-${clusterId}`,
@@ -33,6 +33,7 @@ function setup(
     grants?: Grant[];
     unreachable?: string[];
     leaseTaken?: boolean;
+    releasesHang?: boolean;
   } = {},
 ) {
   const calls: string[] = [];
@@ -56,6 +57,9 @@ function setup(
   const releases = {
     deleteAllOfTenant: () => {
       calls.push('delete releases');
+      if (state.releasesHang === true) {
+        return new Promise(() => undefined);
+      }
       return Promise.resolve({
         releasesLeft: state.releasesLeft ?? 0,
         clusterIdsWithTargets: state.clustersWithTargets ?? [],
@@ -147,5 +151,23 @@ describe('TenantDeletionService', () => {
     const { sut, calls } = setup({ grants: [grantOn('c1')] });
     await Promise.all([sut.advance('t1'), sut.advance('t1')]);
     expect(calls.filter((c) => c === 'delete releases')).toHaveLength(1);
+  });
+
+  it('does not let a stuck pass hold up shutdown beyond SHUTDOWN_WAIT_MS', async () => {
+    vi.useFakeTimers();
+    try {
+      const { sut, calls } = setup({ releasesHang: true });
+      void sut.advance('t1');
+      await vi.waitFor(() => expect(calls).toEqual(['delete releases']));
+      let done = false;
+      const shutdown = sut.onApplicationShutdown().then(() => (done = true));
+      await vi.advanceTimersByTimeAsync(SHUTDOWN_WAIT_MS - 1);
+      expect(done).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await shutdown;
+      expect(done).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

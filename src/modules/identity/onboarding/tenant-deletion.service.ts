@@ -20,6 +20,8 @@ import { GrantOnboardingService } from './grant-onboarding.service';
 /** Longer than a pass against slow clusters; a replica that died mid-pass is taken over after it. */
 const LEASE_MS = 5 * 60_000;
 const OFFBOARD_CONCURRENCY = 8;
+/** How long shutdown waits for running passes; the rest is taken over once their leases expire. */
+export const SHUTDOWN_WAIT_MS = 10_000;
 
 const messageOf = (error: unknown): string =>
   error instanceof Error ? error.message : String(error);
@@ -72,7 +74,11 @@ export class TenantDeletionService implements OnApplicationBootstrap, OnApplicat
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.allSettled([...this.running.values()]);
+    // Bounded, as in SourceScheduler: a pass stuck on an unreachable cluster must not hold up shutdown.
+    await Promise.race([
+      Promise.allSettled([...this.running.values()]),
+      new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref()),
+    ]);
   }
 
   /** Starts a pass for every tenant being deleted; one slow tenant does not hold up the others. */
