@@ -99,19 +99,20 @@ export class TenantsService {
    */
   async delete(name: string, options: { cascade: boolean }): Promise<Tenant> {
     if (options.cascade) {
-      const id = await this.tenants.transaction(async (m) => {
+      // Read back in the transaction: once the listeners run, an empty tenant may be gone at once.
+      const marked = await this.tenants.transaction(async (m) => {
         const tenant = await this.tenants.findByName(name, m);
         if (tenant === undefined || !(await this.tenants.lockById(m, tenant.id))) {
           throw new TenantError('TenantNotFound', `Tenant "${name}" not found`);
         }
         await this.tenants.markForDeletion(m, tenant.id);
-        return tenant.id;
+        return (await this.tenants.findById(tenant.id, m))!;
       });
       this.logger.log({ msg: 'tenant deletion requested', tenant: name });
       for (const listener of this.deletionRequestedListeners) {
-        listener(id);
+        listener(marked.id);
       }
-      return this.getById(id);
+      return marked;
     }
     let tenant: Tenant | undefined;
     try {
