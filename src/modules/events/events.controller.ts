@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Page } from 'src/common/api/pagination';
 import { Access } from 'src/common/auth/access.decorator';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { EventDto, EventListDto, ListEventsQueryDto } from './dto/event.dto';
@@ -16,6 +17,11 @@ const toDto = (e: EventEntity): EventDto => ({
   revision: e.revision,
   metadata: e.metadata,
   time: e.occurredAt.toISOString(),
+});
+
+const toListDto = (page: Page<EventEntity>): EventListDto => ({
+  items: page.items.map(toDto),
+  ...(page.continue === undefined ? {} : { continue: page.continue }),
 });
 
 @ApiTags('events')
@@ -35,14 +41,12 @@ export class EventsController {
     @Query() q: ListEventsQueryDto,
   ): Promise<EventListDto> {
     const { limit, continue: token, ...filter } = q;
-    const page = await this.events.listForTenant(await this.tenants.idOf(tenant), filter, {
-      limit,
-      continue: token,
-    });
-    return {
-      items: page.items.map(toDto),
-      ...(page.continue === undefined ? {} : { continue: page.continue }),
-    };
+    return toListDto(
+      await this.events.listForTenant(await this.tenants.idOf(tenant), filter, {
+        limit,
+        continue: token,
+      }),
+    );
   }
 
   @Get('events')
@@ -50,10 +54,6 @@ export class EventsController {
   @ApiOperation({ summary: 'Events of every tenant and the platform, newest first' })
   async listAll(@Query() q: ListEventsQueryDto): Promise<EventListDto> {
     const { limit, continue: token, ...filter } = q;
-    const page = await this.events.listAll(filter, { limit, continue: token });
-    return {
-      items: page.items.map(toDto),
-      ...(page.continue === undefined ? {} : { continue: page.continue }),
-    };
+    return toListDto(await this.events.listAll(filter, { limit, continue: token }));
   }
 }
