@@ -54,7 +54,7 @@ function helmSource(overrides: Partial<Source> = {}): Source {
   };
 }
 
-function setup(source: Source, cachedDigest: string | undefined) {
+function setup(source: Source, cachedDigest: string | undefined, chartCached = false) {
   const index = (digest: string) => ({
     index: INDEX,
     digest,
@@ -67,19 +67,18 @@ function setup(source: Source, cachedDigest: string | undefined) {
     ),
     fetchIndex: vi.fn(() => Promise.resolve({ ...index(NEWER), notModified: false })),
     downloadChart: vi.fn((_request: unknown, chart: { name: string; version: string }) =>
-      Promise.resolve({
-        revision: `${chart.version}@sha256:${'b'.repeat(64)}`,
-        artifact: { path: '/cache/artifacts/b', digest: `sha256:${'f'.repeat(64)}` },
-        archivePath: `/cache/artifacts/b/${chart.name}-${chart.version}.tgz`,
-      } as HelmChartResult),
+      Promise.resolve(stored(chart)),
+    ),
+    cachedChart: vi.fn((_request: unknown, chart: { name: string; version: string }) =>
+      Promise.resolve(chartCached ? stored(chart) : undefined),
     ),
   };
   const repo = {
     findById: vi.fn(() => Promise.resolve(source)),
     findCredentials: vi.fn(() => Promise.resolve(null)),
-  } as unknown as SourceRepository;
+  };
   const sut = new SourcesService(
-    repo,
+    repo as unknown as SourceRepository,
     {} as SourceCredentialsCodec,
     {} as SourceScheduler,
     {} as GitFetcher,
@@ -87,8 +86,15 @@ function setup(source: Source, cachedDigest: string | undefined) {
     loadConfig({}),
     helm as unknown as HelmRepositoryClient,
   );
-  return { sut, helm };
+  return { sut, helm, repo };
 }
+
+const stored = (chart: { name: string; version: string }): HelmChartResult =>
+  ({
+    revision: `${chart.version}@sha256:${'b'.repeat(64)}`,
+    artifact: { path: '/cache/artifacts/b', digest: `sha256:${'f'.repeat(64)}` },
+    archivePath: `/cache/artifacts/b/${chart.name}-${chart.version}.tgz`,
+  }) as HelmChartResult;
 
 describe('SourcesService charts', () => {
   it('resolves the highest matching version from the cached index without a request', async () => {
@@ -100,6 +106,15 @@ describe('SourcesService charts', () => {
       digest: `sha256:${'f'.repeat(64)}`,
       archive: 'web-1.2.0.tgz',
     });
+    expect(helm.fetchIndex).not.toHaveBeenCalled();
+  });
+
+  it('serves a cached chart of the recorded index without reading credentials', async () => {
+    const { sut, helm, repo } = setup(helmSource(), RECORDED, true);
+    const chart = await sut.getChart('tenant-1', 'src-1', 'web', '^1.0.0');
+    expect(chart).toMatchObject({ archive: 'web-1.2.0.tgz' });
+    expect(repo.findCredentials).not.toHaveBeenCalled();
+    expect(helm.downloadChart).not.toHaveBeenCalled();
     expect(helm.fetchIndex).not.toHaveBeenCalled();
   });
 

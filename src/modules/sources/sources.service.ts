@@ -9,7 +9,10 @@ import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
 import { validateReference } from 'src/modules/sources/git/git-reference';
 import { parseGitUrl } from 'src/modules/sources/git/git-url';
 import { resolveChartVersion } from 'src/modules/sources/helm/helm-index';
-import { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
+import {
+  type HelmChartResult,
+  HelmRepositoryClient,
+} from 'src/modules/sources/helm/helm-repository.client';
 import { helmRequest } from 'src/modules/sources/helm/helm-request';
 import { parseRevision } from 'src/modules/sources/revision';
 import { SourceCredentialsCodec } from 'src/modules/sources/source-credentials.codec';
@@ -323,23 +326,27 @@ export class SourcesService {
     if (source.status.revision === null) {
       throw new SourceError('ArtifactNotReady', `Source "${source.name}" has no index yet`);
     }
+    // Every render of an unchanged release ends here: the recorded index and the chart
+    // already cached need no request, so no credentials are read or decrypted for them.
+    let index = await this.helm.cachedIndex(helmRequest(source, undefined));
+    if (index?.digest === source.status.revision) {
+      const cached = await this.helm.cachedChart(
+        helmRequest(source, undefined),
+        resolveChartVersion(index.index, name, range),
+      );
+      if (cached !== undefined) {
+        return toChartArtifact(cached);
+      }
+    }
     // The source's CA applies to the index and to the chart download alike.
     const request = helmRequest(source, await this.openCredentials(source));
-    let index = await this.helm.cachedIndex(request);
     if (index?.digest !== source.status.revision) {
       // Fetched by another replica, or the repository moved on since: the newest index wins.
       index = await this.helm.fetchIndex(request);
     }
-    const chart = await this.helm.downloadChart(
-      request,
-      resolveChartVersion(index.index, name, range),
+    return toChartArtifact(
+      await this.helm.downloadChart(request, resolveChartVersion(index.index, name, range)),
     );
-    return {
-      revision: chart.revision,
-      dir: chart.artifact.path,
-      digest: chart.artifact.digest,
-      archive: basename(chart.archivePath),
-    };
   }
 
   private async openCredentials(source: Source): Promise<SourceCredentials | undefined> {
@@ -458,4 +465,13 @@ function helmUrlProblem(raw: string, allowHttp: boolean): string | undefined {
     return 'credentials must not be part of the URL; use the source credentials';
   }
   return hostRefusal(url.hostname.replace(/^\[|\]$/g, ''));
+}
+
+function toChartArtifact(chart: HelmChartResult): ChartArtifact {
+  return {
+    revision: chart.revision,
+    dir: chart.artifact.path,
+    digest: chart.artifact.digest,
+    archive: basename(chart.archivePath),
+  };
 }

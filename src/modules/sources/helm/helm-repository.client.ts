@@ -292,7 +292,7 @@ export class HelmRepositoryClient {
       );
     }
     const revision = chartRevision(chart.version, digest);
-    const sourceKey = `helm:${sha256(`${base.toString()}\n${chart.name}`)}`;
+    const sourceKey = chartSourceKey(base, chart);
     const key = `${sourceKey}\n${revision}`;
     const running = this.downloads.get(key);
     if (running !== undefined) {
@@ -305,6 +305,43 @@ export class HelmRepositoryClient {
     return download;
   }
 
+  /**
+   * The chart archive if it is in the cache already, without any request: what every
+   * render of an unchanged release needs, so it needs no credentials either.
+   */
+  async cachedChart(
+    request: HelmRepositoryRequest,
+    chart: HelmChartVersion,
+  ): Promise<HelmChartResult | undefined> {
+    const digest = chart.digest?.toLowerCase().replace(/^sha256:/, '');
+    if (digest === undefined || !/^[0-9a-f]{64}$/.test(digest)) {
+      return undefined;
+    }
+    const base = this.repositoryBase(request);
+    return this.lookupChart(
+      chart,
+      chartRevision(chart.version, digest),
+      chartSourceKey(base, chart),
+    );
+  }
+
+  private async lookupChart(
+    chart: HelmChartVersion,
+    revision: string,
+    sourceKey: string,
+  ): Promise<HelmChartResult | undefined> {
+    const cached = await this.store.lookup(sourceKey, revision);
+    return cached === undefined
+      ? undefined
+      : {
+          chart,
+          revision,
+          artifact: cached,
+          archivePath: join(cached.path, chartArchiveName(chart)),
+          downloaded: false,
+        };
+  }
+
   private async storeChart(
     request: HelmRepositoryRequest,
     base: URL,
@@ -314,15 +351,9 @@ export class HelmRepositoryClient {
     revision: string,
   ): Promise<HelmChartResult> {
     const fileName = chartArchiveName(chart);
-    const cached = await this.store.lookup(sourceKey, revision);
+    const cached = await this.lookupChart(chart, revision, sourceKey);
     if (cached !== undefined) {
-      return {
-        chart,
-        revision,
-        artifact: cached,
-        archivePath: join(cached.path, fileName),
-        downloaded: false,
-      };
+      return cached;
     }
     const chartUrl = this.checkUrl(new URL(chart.urls[0] ?? '', base).toString(), base.toString());
     const response = await this.get(
@@ -617,4 +648,9 @@ async function atomicWrite(path: string, data: Buffer): Promise<void> {
   const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(temp, data, { mode: 0o600 });
   await rename(temp, path);
+}
+
+/** The artifact store's key of a chart of a repository (one per repository URL and chart name). */
+function chartSourceKey(base: URL, chart: HelmChartVersion): string {
+  return `helm:${sha256(`${base.toString()}\n${chart.name}`)}`;
 }
