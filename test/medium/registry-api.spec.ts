@@ -331,6 +331,12 @@ describe('registry API on PostgreSQL', () => {
     expect(JSON.stringify(rows)).not.toContain(TOKEN);
   });
 
+  it('answers 400, not 500, for a value PostgreSQL cannot take (a NUL character)', async () => {
+    const res = await t.request('GET', '/api/v1/audit?objectName=web%00x');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, code: 'InvalidValue' });
+  });
+
   it('never leaks a kubeconfig secret into responses, logs or metrics', async () => {
     const metrics = await fetch(`${t.baseUrl}/metrics`).then((r) => r.text());
     expect(metrics).toContain('gitfleet_cluster_reachable');

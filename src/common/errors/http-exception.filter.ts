@@ -1,3 +1,4 @@
+import { postgresErrorCode } from 'src/common/database/db-errors';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
@@ -124,7 +125,17 @@ function classify(exception: unknown, requestId?: string): Classified {
     const message = status === 413 ? 'Request body is too large' : 'Request body is not valid JSON';
     return known(bodyFor(status, message, { requestId }));
   }
-  const pgCode = postgresCode(exception);
+  const pgCode = postgresErrorCode(exception);
+  if (pgCode !== undefined && INVALID_INPUT_CODES.has(pgCode)) {
+    // A request value PostgreSQL cannot take (a NUL character, malformed text for the
+    // column type): the client's mistake, not a server failure.
+    return known(
+      bodyFor(400, 'A value in the request cannot be stored or compared as given', {
+        code: 'InvalidValue',
+        requestId,
+      }),
+    );
+  }
   if (pgCode === '23503') {
     return known(
       bodyFor(409, 'The object is still in use by other objects; delete or change those first', {
@@ -150,11 +161,8 @@ function classify(exception: unknown, requestId?: string): Classified {
   return { body: bodyFor(500, 'Internal server error', { requestId }), kind: 'unknown' };
 }
 
-function postgresCode(e: unknown): string | undefined {
-  const driver = (e as { driverError?: { code?: unknown } } | null)?.driverError;
-  const code = driver?.code ?? (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
+/** SQLSTATEs of values PostgreSQL refuses: NUL or bad encoding (22021), bad text for a type (22P02). */
+const INVALID_INPUT_CODES: ReadonlySet<string> = new Set(['22021', '22P02']);
 
 function isBodyParserError(e: unknown): e is { status: number; type: string } {
   return (
