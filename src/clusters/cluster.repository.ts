@@ -171,10 +171,6 @@ export class ClusterRepository {
   }
 
   /** Serializes registrations for one owner, so its cluster quota holds under concurrency. */
-  async lockOwnerTenant(m: EntityManager, tenantId: string): Promise<void> {
-    await m.query('SELECT 1 FROM tenant WHERE id = $1 FOR UPDATE', [tenantId]);
-  }
-
   async countOwnedBy(m: EntityManager, tenantId: string): Promise<number> {
     const rows = await m.query<{ n: number }[]>(
       'SELECT count(*)::int AS n FROM cluster WHERE owner_tenant_id = $1',

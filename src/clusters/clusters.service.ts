@@ -83,9 +83,10 @@ export class ClustersService implements OnModuleInit {
     try {
       await this.clusters.transaction(async (m) => {
         if (ownerTenantId !== null) {
-          // Lock the owner so concurrent registrations count each other.
+          // Lock the owner so concurrent registrations count each other, and so none
+          // slips in after the owner's deletion began (409 TenantDeleting).
+          await this.tenants.lockForNewObjects(m, ownerTenantId);
           const owner = await this.tenants.getById(ownerTenantId);
-          await this.clusters.lockOwnerTenant(m, ownerTenantId);
           const max = owner.quotas.maxClusters;
           if (max !== null && (await this.clusters.countOwnedBy(m, ownerTenantId)) >= max) {
             throw new ClusterError(

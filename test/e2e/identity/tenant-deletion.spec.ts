@@ -242,6 +242,12 @@ describe('deleting a tenant with cascade cleans up what it put in its clusters',
       namespaces: ['apps-b', 'more'],
     });
     expect([grant.status, grant.body.code]).toEqual([409, 'TenantDeleting']);
+    const owned = await api('POST', '/clusters', {
+      name: 'late-owned',
+      kubeconfig: spare.kubeconfig(),
+      ownerTenant: tenant,
+    });
+    expect([owned.status, owned.body.code]).toEqual([409, 'TenantDeleting']);
 
     await broken.faults.set({ unreachable: false });
     await spare.faults.set({ unreachable: false });
