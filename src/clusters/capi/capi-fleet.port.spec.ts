@@ -1,25 +1,20 @@
 import type { ModuleRef } from '@nestjs/core';
 import { describe, expect, it } from 'vitest';
 import { ReconcileWorker } from 'src/modules/reconciler/reconcile.worker';
-import { ReleaseRepository } from 'src/modules/releases/release.repository';
-import { TargetRepository } from 'src/modules/releases/target.repository';
+import { ReleasesService } from 'src/modules/releases/releases.service';
 import { capiFleetPortProvider } from './capi-fleet.port';
 import type { CapiFleetPort } from './capi-sync.service';
 
-/** A port whose release listing waits until the test lets each pass finish. */
+/** A port whose re-selection passes wait until the test lets each one finish. */
 function setup() {
   const passes: (() => void)[] = [];
   const releases = {
-    listIdsAfter: () =>
-      new Promise<{ id: string; tenantId: string }[]>((resolve) => passes.push(() => resolve([]))),
+    reselectAll: () => new Promise<number>((resolve) => passes.push(() => resolve(0))),
   };
   const refs = {
     get: (type: unknown) => {
-      if (type === ReleaseRepository) {
+      if (type === ReleasesService) {
         return releases;
-      }
-      if (type === TargetRepository) {
-        return {};
       }
       if (type === ReconcileWorker) {
         return { wake: () => undefined };

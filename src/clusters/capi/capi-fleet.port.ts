@@ -1,11 +1,9 @@
 import type { Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ReconcileWorker } from 'src/modules/reconciler/reconcile.worker';
-import { ReleaseRepository } from 'src/modules/releases/release.repository';
+import { ReleasesService } from 'src/modules/releases/releases.service';
 import { TargetRepository } from 'src/modules/releases/target.repository';
 import { CAPI_FLEET_PORT, CapiFleetPort } from './capi-sync.service';
-
-const BATCH = 500;
 
 /**
  * Binds discovery to the reconcile engine, resolved lazily from the app
@@ -27,28 +25,8 @@ export const capiFleetPortProvider: Provider = {
     };
     const wakeWorker = (): void => get(ReconcileWorker)?.wake();
     const reselectAll = async (): Promise<void> => {
-      const releases = get(ReleaseRepository);
-      const targets = get(TargetRepository);
-      if (releases === undefined || targets === undefined) {
-        return;
-      }
-      let changed = 0;
-      let after: string | undefined;
-      for (;;) {
-        const batch = await releases.listIdsAfter(after, BATCH);
-        for (const { id, tenantId } of batch) {
-          const release = await releases.findById(tenantId, id);
-          if (release !== null) {
-            const { added, removed } = await targets.syncForRelease(release);
-            changed += added + removed;
-          }
-        }
-        if (batch.length < BATCH) {
-          break;
-        }
-        after = batch[batch.length - 1]?.id;
-      }
-      if (changed > 0) {
+      const releases = get(ReleasesService);
+      if (releases !== undefined && (await releases.reselectAll()) > 0) {
         wakeWorker();
       }
     };

@@ -8,6 +8,7 @@ import {
 import type { Subscription } from 'rxjs';
 import { LeaseRepository } from 'src/common/database/lease.repository';
 import { ReleaseRepository } from 'src/modules/releases/release.repository';
+import { ReleasesService } from 'src/modules/releases/releases.service';
 import { TargetRepository } from 'src/modules/releases/target.repository';
 import { SourceRevisionEvents } from 'src/modules/sources/source-revision.events';
 import { ReconcileWorker } from './reconcile.worker';
@@ -15,7 +16,6 @@ import { ReconcilerMetrics } from './reconciler.metrics';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 
 const RESYNC_LEASE = 'reconciler:target-resync';
-const RESYNC_BATCH = 500;
 
 /**
  * Turns changes into due targets; never reconciles itself. A new source
@@ -33,6 +33,7 @@ export class ReconcileTriggers implements OnApplicationBootstrap, OnApplicationS
   constructor(
     @Inject(RECONCILER_OPTIONS) private readonly options: ReconcilerOptions,
     private readonly releases: ReleaseRepository,
+    private readonly releaseService: ReleasesService,
     private readonly targets: TargetRepository,
     private readonly leases: LeaseRepository,
     private readonly revisions: SourceRevisionEvents,
@@ -75,22 +76,7 @@ export class ReconcileTriggers implements OnApplicationBootstrap, OnApplicationS
       if (lease === undefined) {
         return 0;
       }
-      let changed = 0;
-      let after: string | undefined;
-      for (;;) {
-        const batch = await this.releases.listIdsAfter(after, RESYNC_BATCH);
-        for (const { id, tenantId } of batch) {
-          const release = await this.releases.findById(tenantId, id);
-          if (release !== null) {
-            const { added, removed } = await this.targets.syncForRelease(release);
-            changed += added + removed;
-          }
-        }
-        if (batch.length < RESYNC_BATCH) {
-          break;
-        }
-        after = batch[batch.length - 1]?.id;
-      }
+      const changed = await this.releaseService.reselectAll();
       this.metrics.queueDepth.set(await this.targets.queueDepth());
       if (changed > 0) {
         this.worker.wake();

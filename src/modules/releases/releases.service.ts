@@ -41,6 +41,8 @@ const SPEC_FIELDS: (keyof ReleaseSpec)[] = [
   'timeoutSeconds',
 ];
 
+const RESELECT_BATCH = 500;
+
 @Injectable()
 export class ReleasesService {
   constructor(
@@ -203,6 +205,29 @@ export class ReleasesService {
     return this.targets.enqueue(tenantId, { releaseId: release.id }, undefined, {
       freshRead: true,
     });
+  }
+
+  /**
+   * Re-selects the clusters of every release (cluster labels or grants may have
+   * changed), a batch of ids at a time. Returns how many targets were added or removed.
+   */
+  async reselectAll(): Promise<number> {
+    let changed = 0;
+    let after: string | undefined;
+    for (;;) {
+      const batch = await this.releases.listIdsAfter(after, RESELECT_BATCH);
+      for (const { id, tenantId } of batch) {
+        const release = await this.releases.findById(tenantId, id);
+        if (release !== null) {
+          const { added, removed } = await this.targets.syncForRelease(release);
+          changed += added + removed;
+        }
+      }
+      if (batch.length < RESELECT_BATCH) {
+        return changed;
+      }
+      after = batch[batch.length - 1]?.id;
+    }
   }
 
   /** Release by name for other contexts (targets API, reconciler). */
