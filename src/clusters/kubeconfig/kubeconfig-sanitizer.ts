@@ -1,3 +1,4 @@
+import { pemCertificates } from 'src/common/tls/pem-certificates';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { FieldProblem } from 'src/common/errors/app-error';
@@ -206,7 +207,7 @@ function vetCluster(
         server = vetServer(value, field, options, rej);
         break;
       case 'certificate-authority-data':
-        if (pemCertificates(value) === undefined) {
+        if (base64PemCertificates(value) === undefined) {
           rej.add(field, 'must be base64 of one or more PEM certificates');
         } else {
           certificateAuthorityData = value as string;
@@ -340,7 +341,7 @@ function vetUser(body: YamlMap, path: string, rej: Rejection): VettedCredentials
         }
         break;
       case 'client-certificate-data':
-        if (pemCertificates(value) === undefined) {
+        if (base64PemCertificates(value) === undefined) {
           rej.add(field, 'must be base64 of a PEM certificate');
         } else {
           cert = value as string;
@@ -390,20 +391,9 @@ function decodeBase64(value: unknown): string | undefined {
   return Buffer.from(value, 'base64').toString('utf8');
 }
 
-function pemCertificates(value: unknown): X509Certificate[] | undefined {
+function base64PemCertificates(value: unknown): X509Certificate[] | undefined {
   const pem = decodeBase64(value);
-  if (pem === undefined) {
-    return undefined;
-  }
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  if (blocks === null) {
-    return undefined;
-  }
-  try {
-    return blocks.map((b) => new X509Certificate(b));
-  } catch {
-    return undefined;
-  }
+  return pem === undefined ? undefined : pemCertificates(pem);
 }
 
 function isPrivateKey(value: unknown): boolean {
