@@ -128,6 +128,8 @@ export class TenantDeletionService implements OnApplicationBootstrap, OnApplicat
       let offboarded = 0;
       await mapLimit(ready, OFFBOARD_CONCURRENCY, async (grant) => {
         try {
+          // Offboarding an unreachable cluster can take long: keep the pass ours.
+          await this.keepLease(lease);
           await this.onboarding.offboard(grant);
           await this.grants.removeOffboarded(grant);
           offboarded++;
@@ -150,10 +152,18 @@ export class TenantDeletionService implements OnApplicationBootstrap, OnApplicat
         });
         return;
       }
+      await this.keepLease(lease);
       await this.sources.deleteAllOfTenant(tenantId);
       await this.tenants.finishDeletion(tenantId);
     } finally {
       await this.leases.drop(lease, this.holder);
+    }
+  }
+
+  /** Extends this replica's lease on the pass; throws when another replica took it over. */
+  private async keepLease(lease: string): Promise<void> {
+    if ((await this.leases.tryAcquire(lease, this.holder, LEASE_MS)) === undefined) {
+      throw new Error('the tenant deletion lease passed to another replica');
     }
   }
 
