@@ -14,6 +14,7 @@ export default tseslint.config(
       'coverage/**',
       'scripts/**/*.mjs',
       'eslint.config.mjs',
+      '.dependency-cruiser.cjs',
     ],
   },
   eslint.configs.recommended,

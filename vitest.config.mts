@@ -33,6 +33,7 @@ export default defineConfig({
           name: 'medium',
           include: ['test/medium/**/*.spec.ts'],
           globalSetup: ['test/medium/global-setup.ts'],
+          setupFiles: ['test/medium/setup-one-query-per-client.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -1,4 +1,6 @@
+import { hostProblem } from 'src/common/net/address-policy';
 import { isAbsolute, resolve } from 'node:path';
+import { DNS_LABEL_PATTERN as DNS_LABEL } from 'src/common/validation/names';
 
 /**
  * Typed, validated configuration. Every environment variable gitfleet reads is
@@ -23,10 +25,14 @@ export interface AppConfig {
   readonly clusterProbeIntervalSeconds: number;
   readonly clusterProbeTimeoutSeconds: number;
   readonly clusterProbeConcurrency: number;
+  /** Kill switch of the cluster probe loop. */
+  readonly clusterProbeEnabled: boolean;
   readonly kubeconfigAllowProxyUrl: boolean;
   readonly kubeconfigAllowHttp: boolean;
   readonly sourceFetchConcurrency: number;
   readonly sourceSchedulerIntervalMs: number;
+  /** Kill switch of the source scheduler (claims due sources). */
+  readonly sourceSchedulerEnabled: boolean;
   readonly sourceFetchBackoffBaseSeconds: number;
   readonly sourceFetchBackoffMaxSeconds: number;
   readonly sourceAllowHttp: boolean;
@@ -41,9 +47,19 @@ export interface AppConfig {
   readonly reconcileLeaseSeconds: number;
   readonly reconcilePollIntervalMs: number;
   readonly reconcileResyncSeconds: number;
+  /**
+   * Kill switches of the loops of the reconcile engine; each is already off when
+   * `reconcileEnabled` is (the value here is the effective one).
+   */
+  readonly reconcileWorkerEnabled: boolean;
+  readonly reconcileResyncEnabled: boolean;
+  readonly tenantDeletionEnabled: boolean;
+  readonly onboardingResyncEnabled: boolean;
   readonly renderConcurrency: number;
   readonly renderTimeoutSeconds: number;
   readonly renderMaxObjects: number;
+  /** Flux's StrictPostBuildSubstitutions feature gate. */
+  readonly strictPostBuildSubstitutions: boolean;
   readonly kubectlPath: string | undefined;
   readonly helmPath: string | undefined;
   /** Absent: OIDC sign-in is off (only the admin token and tenant API tokens authenticate). */
@@ -225,6 +241,11 @@ export const CONFIG_VARIABLES = {
     '10',
     'Maximum number of cluster probes in flight at once per replica.',
   ),
+  clusterProbeEnabled: v(
+    'CLUSTER_PROBE_ENABLED',
+    'true',
+    'Kill switch of the cluster probe loop (`true`/`false`). Off: no replica-side probes and no reachability gauges from this replica.',
+  ),
   kubeconfigAllowProxyUrl: v(
     'GITFLEET_KUBECONFIG_ALLOW_PROXY_URL',
     'false',
@@ -244,6 +265,11 @@ export const CONFIG_VARIABLES = {
     'SOURCE_SCHEDULER_INTERVAL_MS',
     '5000',
     'How often each replica looks for due sources to claim (milliseconds). An on-demand refresh is picked up at once on the replica that received it.',
+  ),
+  sourceSchedulerEnabled: v(
+    'SOURCE_SCHEDULER_ENABLED',
+    'true',
+    'Kill switch of the source scheduler (`true`/`false`). Off: this replica claims and fetches no due sources (on-demand refreshes included).',
   ),
   sourceFetchBackoffBaseSeconds: v(
     'SOURCE_FETCH_BACKOFF_BASE_SECONDS',
@@ -315,6 +341,26 @@ export const CONFIG_VARIABLES = {
     '30',
     "How often every release's clusters are re-selected (labels, grants), by one replica at a time.",
   ),
+  reconcileWorkerEnabled: v(
+    'RECONCILE_WORKER_ENABLED',
+    'true',
+    'Kill switch of the reconcile worker (`true`/`false`): off, this replica claims no targets. Off as well when `RECONCILE_ENABLED=false`.',
+  ),
+  reconcileResyncEnabled: v(
+    'RECONCILE_RESYNC_ENABLED',
+    'true',
+    'Kill switch of the periodic re-selection of release targets every `RECONCILE_RESYNC_SECONDS` (`true`/`false`). Off as well when `RECONCILE_ENABLED=false`.',
+  ),
+  tenantDeletionEnabled: v(
+    'TENANT_DELETION_ENABLED',
+    'true',
+    'Kill switch of the cascading tenant deletion loop (`true`/`false`): off, this replica does not carry deletions forward. Off as well when `RECONCILE_ENABLED=false`.',
+  ),
+  onboardingResyncEnabled: v(
+    'ONBOARDING_RESYNC_ENABLED',
+    'true',
+    'Kill switch of the periodic re-onboarding of every grant (drift repair, `true`/`false`); grant changes are still onboarded at once. Off as well when `RECONCILE_ENABLED=false`.',
+  ),
   renderConcurrency: v(
     'RENDER_CONCURRENCY',
     '4',
@@ -329,6 +375,11 @@ export const CONFIG_VARIABLES = {
     'RENDER_MAX_OBJECTS',
     '5000',
     'Largest number of objects one render may produce.',
+  ),
+  strictPostBuildSubstitutions: v(
+    'STRICT_POST_BUILD_SUBSTITUTIONS',
+    'false',
+    "Flux's StrictPostBuildSubstitutions gate (`true`/`false`): under a release's postBuild, a `${var}` without value and without default fails the render instead of becoming empty.",
   ),
   kubectlPath: v(
     'KUBECTL_PATH',
@@ -510,6 +561,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
   const c = CONFIG_VARIABLES;
   const dataDir = r.string(c.dataDir) ?? '.data';
   const databaseUrl = r.string(c.databaseUrl, checkDatabaseUrl);
+  const reconcileEnabled = flag(r, c.reconcileEnabled);
   const config: AppConfig = {
     port: r.integer(c.port, 0, 65535),
     host: r.string(c.host) ?? '0.0.0.0',
@@ -530,10 +582,12 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     clusterProbeIntervalSeconds: r.integer(c.clusterProbeIntervalSeconds, 1, 86_400),
     clusterProbeTimeoutSeconds: r.integer(c.clusterProbeTimeoutSeconds, 1, 300),
     clusterProbeConcurrency: r.integer(c.clusterProbeConcurrency, 1, 1000),
+    clusterProbeEnabled: flag(r, c.clusterProbeEnabled),
     kubeconfigAllowProxyUrl: r.oneOf(c.kubeconfigAllowProxyUrl, ['false', 'true']) === 'true',
     kubeconfigAllowHttp: r.oneOf(c.kubeconfigAllowHttp, ['false', 'true']) === 'true',
     sourceFetchConcurrency: r.integer(c.sourceFetchConcurrency, 1, 256),
     sourceSchedulerIntervalMs: r.integer(c.sourceSchedulerIntervalMs, 100, 600_000),
+    sourceSchedulerEnabled: flag(r, c.sourceSchedulerEnabled),
     sourceFetchBackoffBaseSeconds: r.integer(c.sourceFetchBackoffBaseSeconds, 1, 3600),
     sourceFetchBackoffMaxSeconds: r.integer(c.sourceFetchBackoffMaxSeconds, 1, 86_400),
     sourceAllowHttp: r.oneOf(c.sourceAllowHttp, ['false', 'true']) === 'true',
@@ -542,15 +596,20 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     sourceMaxRepositoryBytes: r.integer(c.sourceMaxRepositoryBytes, 1024, 64 * 1024 ** 3),
     sourceMaxFileCount: r.integer(c.sourceMaxFileCount, 1, 10_000_000),
     sourceMaxFileBytes: r.integer(c.sourceMaxFileBytes, 1024, 16 * 1024 ** 3),
-    reconcileEnabled: r.oneOf(c.reconcileEnabled, ['true', 'false']) === 'true',
+    reconcileEnabled,
     reconcileConcurrency: r.integer(c.reconcileConcurrency, 1, 4096),
     reconcilePerClusterConcurrency: r.integer(c.reconcilePerClusterConcurrency, 1, 256),
     reconcileLeaseSeconds: r.integer(c.reconcileLeaseSeconds, 5, 3600),
     reconcilePollIntervalMs: r.integer(c.reconcilePollIntervalMs, 50, 60_000),
     reconcileResyncSeconds: r.integer(c.reconcileResyncSeconds, 1, 86_400),
+    reconcileWorkerEnabled: flag(r, c.reconcileWorkerEnabled) && reconcileEnabled,
+    reconcileResyncEnabled: flag(r, c.reconcileResyncEnabled) && reconcileEnabled,
+    tenantDeletionEnabled: flag(r, c.tenantDeletionEnabled) && reconcileEnabled,
+    onboardingResyncEnabled: flag(r, c.onboardingResyncEnabled) && reconcileEnabled,
     renderConcurrency: r.integer(c.renderConcurrency, 1, 64),
     renderTimeoutSeconds: r.integer(c.renderTimeoutSeconds, 1, 3600),
     renderMaxObjects: r.integer(c.renderMaxObjects, 1, 100_000),
+    strictPostBuildSubstitutions: flag(r, c.strictPostBuildSubstitutions),
     kubectlPath: r.string(c.kubectlPath),
     helmPath: r.string(c.helmPath),
     ...readOidc(r),
@@ -588,6 +647,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
   }
   return Object.freeze(config);
 }
+
+/** A `true`/`false` switch. */
+const flag = (r: Reader, variable: ConfigVariable): boolean =>
+  r.oneOf(variable, ['true', 'false']) === 'true';
 
 const list = (value: string): string[] =>
   value
@@ -687,14 +750,15 @@ export function issuerProblem(value: string, allowInsecure: boolean): string | u
     /^fe[89ab][0-9a-f]:/i.test(host) ||
     /^fd00:ec2::254$/i.test(host) ||
     /^::ffff:169\.254\./i.test(host) ||
-    host === '::'
+    host === '::' ||
+    // The one address policy: also every spelling of those addresses (hex-mapped
+    // IPv6, IPv4-compatible, zone ids) that the patterns above do not see.
+    hostProblem(host, { allowPrivate: true }) !== undefined
   ) {
     return 'must not point at a link-local or cloud metadata address';
   }
   return undefined;
 }
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function checkNamespaceList(value: string): string | undefined {
   const bad = value

@@ -40,6 +40,7 @@ describe('OIDC and tenancy configuration', () => {
     ['https://169.254.169.254/', {}],
     ['https://metadata.google.internal/', {}],
     ['https://[fe80::1]/', {}],
+    ['https://[::ffff:169.254.169.254]/', {}],
     ['https://user:pw@idp.example.com', {}],
     ['file:///etc/passwd', { OIDC_ALLOW_INSECURE_ISSUER: 'true' }],
     ['http://169.254.169.254/', { OIDC_ALLOW_INSECURE_ISSUER: 'true' }],

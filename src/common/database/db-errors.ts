@@ -43,3 +43,37 @@ export function isForeignKeyViolation(error: unknown, constraint?: string): bool
     (constraint === undefined || pg?.constraint === constraint)
   );
 }
+
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+const LOST_CONNECTION =
+  /Connection terminated|Connection ended|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+
+/**
+ * The database did not answer (connection refused or lost, server shutting down or
+ * starting, out of connections) rather than refusing the statement: worth retrying.
+ * SQLSTATE classes 08 (connection), 57P (operator intervention), 53 (resources),
+ * socket errors, and the pg driver's messages for a lost connection. Anything
+ * else (a constraint, an error of our own code) is not.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  // Socket errors first: `EPIPE` has the shape of a SQLSTATE.
+  const raw = pgError(error)?.code;
+  if (typeof raw === 'string' && NETWORK_ERRORS.has(raw)) {
+    return true;
+  }
+  const code = postgresErrorCode(error);
+  if (code !== undefined) {
+    // 08P01 is a protocol violation: our bug, not the connection's.
+    return /^(08|57P|53)/.test(code) && code !== '08P01';
+  }
+  const message = error instanceof Error ? error.message : '';
+  return LOST_CONNECTION.test(message);
+}

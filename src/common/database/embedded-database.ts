@@ -36,6 +36,8 @@ export async function startEmbeddedDatabase(
   // PostgreSQL refuses to run as root; the package then runs it as the
   // `postgres` system user, which must own the data directory.
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  // PostgreSQL's own words on why it stopped: the package rejects with nothing.
+  const log = new StartLog();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -45,7 +47,10 @@ export async function startEmbeddedDatabase(
     persistent: true,
     createPostgresUser: runningAsRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message: unknown) => logger.debug({ msg: String(message).trim() }),
+    onLog: (message: unknown) => {
+      log.push(String(message));
+      logger.debug({ msg: String(message).trim() });
+    },
     onError: (message: unknown) => logger.error({ msg: String(message).trim() }),
   });
   if (!initialised) {
@@ -54,7 +59,13 @@ export async function startEmbeddedDatabase(
   } else if (runningAsRoot) {
     await chownToPostgres(databaseDir);
   }
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (error) {
+    throw new EmbeddedDatabaseStartError(
+      describeStartFailure(log.text(), { databaseDir, port }, error),
+    );
+  }
   const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
   const admin = pg.getPgClient('postgres', '127.0.0.1');
   await admin.connect();
@@ -72,6 +83,60 @@ export async function startEmbeddedDatabase(
     port,
   });
   return { url, stop: () => pg.stop() };
+}
+
+/** The embedded PostgreSQL did not start; the message names the cause and the setting to change. */
+export class EmbeddedDatabaseStartError extends Error {
+  override readonly name = 'EmbeddedDatabaseStartError';
+}
+
+/** The last few kilobytes PostgreSQL wrote while starting. */
+class StartLog {
+  private chunks: string[] = [];
+  private size = 0;
+
+  push(chunk: string): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size > 16_384 && this.chunks.length > 1) {
+      this.size -= this.chunks.shift()?.length ?? 0;
+    }
+  }
+
+  text(): string {
+    return this.chunks.join('');
+  }
+}
+
+/**
+ * Why PostgreSQL did not start, from what it logged: a port held by another server,
+ * a data directory of another major version, else its FATAL line. Startup logs hold
+ * no credentials (the password reaches initdb through a file).
+ */
+export function describeStartFailure(
+  log: string,
+  where: { readonly databaseDir: string; readonly port: number },
+  error?: unknown,
+): string {
+  const prefix = 'embedded PostgreSQL cannot start:';
+  if (/could not bind .*Address already in use|could not create any TCP\/IP sockets/s.test(log)) {
+    return `${prefix} port ${where.port} on 127.0.0.1 is already in use (another PostgreSQL or gitfleet instance?). Stop it, or set EMBEDDED_DATABASE_PORT to a free port.`;
+  }
+  const version =
+    /initialized by PostgreSQL version (\S+?),? which is not compatible with this version (\S+?)\.?\s/s.exec(
+      `${log}\n`,
+    );
+  if (version !== null || log.includes('database files are incompatible with server')) {
+    const versions =
+      version === null ? '' : ` (created by PostgreSQL ${version[1]}, this is ${version[2]})`;
+    return `${prefix} the data directory ${where.databaseDir} belongs to another major version of PostgreSQL${versions}. Point GITFLEET_DATA_DIR at another directory, or move the old one away (dump it with that version's pg_dump first to keep its data).`;
+  }
+  const fatal = /(?:FATAL|PANIC):\s+([^\n]+)|^postgres: ([^\n]+)/m.exec(log);
+  if (fatal !== null) {
+    return `${prefix} ${(fatal[1] ?? fatal[2]).trim()} (data directory ${where.databaseDir}, port ${where.port}; settings GITFLEET_DATA_DIR, EMBEDDED_DATABASE_PORT)`;
+  }
+  const cause = error instanceof Error ? error.message : 'the server exited during start-up';
+  return `${prefix} ${cause} (data directory ${where.databaseDir}, port ${where.port}; settings GITFLEET_DATA_DIR, EMBEDDED_DATABASE_PORT)`;
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {

@@ -1,5 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import type { LogLevel } from 'src/common/config/config';
+import { SecretRedactor } from 'src/common/redaction/secret-redactor';
 import { currentLogContext } from './request-context';
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -11,7 +12,8 @@ export type LogSink = (line: string) => void;
  * defence; the first line is never putting them in a message at all.
  */
 export class JsonLogger implements LoggerService {
-  private readonly secrets = new Set<string>();
+  // Short values would redact ordinary words; config enforces long secrets.
+  private readonly secrets = new SecretRedactor({ placeholder: '[REDACTED]', minLength: 8 });
 
   constructor(
     private readonly level: LogLevel = 'info',
@@ -19,10 +21,12 @@ export class JsonLogger implements LoggerService {
   ) {}
 
   registerSecret(value: string): void {
-    // Short values would redact ordinary words; config enforces long secrets.
-    if (value.length >= 8) {
-      this.secrets.add(value);
+    if (value.length < 8) {
+      return;
     }
+    // A line is JSON: a secret with quotes or backslashes shows escaped.
+    this.secrets.addExact(value);
+    this.secrets.addExact(JSON.stringify(value).slice(1, -1));
   }
 
   log(message: unknown, ...rest: unknown[]): void {
@@ -72,16 +76,6 @@ export class JsonLogger implements LoggerService {
   }
 
   private redact(line: string): string {
-    let out = line;
-    for (const secret of this.secrets) {
-      if (out.includes(secret)) {
-        out = out.split(secret).join('[REDACTED]');
-      }
-      const escaped = JSON.stringify(secret).slice(1, -1);
-      if (escaped !== secret && out.includes(escaped)) {
-        out = out.split(escaped).join('[REDACTED]');
-      }
-    }
-    return out;
+    return this.secrets.redact(line);
   }
 }
