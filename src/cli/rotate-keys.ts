@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { vaultFromConfig } from 'src/clusters/vault/vault.module';
-import { SEALED_COLUMNS } from 'src/clusters/vault/sealed-columns';
-import { VaultRotationService } from 'src/clusters/vault/vault-rotation.service';
+import { vaultFromConfig } from 'src/common/vault/vault.module';
+import { SEALED_COLUMNS } from 'src/common/vault/sealed-columns';
+import { VaultRotationService } from 'src/common/vault/vault-rotation.service';
 import { ConfigValidationError, loadConfig, secretValues } from 'src/common/config/config';
 import { dataSourceOptions } from 'src/common/database/data-source-options';
 import { JsonLogger } from 'src/common/logging/json-logger';

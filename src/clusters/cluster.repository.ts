@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { runInTransaction } from 'src/common/database/unit-of-work';
 import { DataSource, EntityManager } from 'typeorm';
-import { returningRows } from 'src/tenants/tenant.repository';
+import { returningRows } from 'src/common/database/returning-rows';
 import { CAPI_STATUS_SQL, type ClusterApiStatus } from './capi/capi-status';
 import type { Cluster, ClusterListFilter } from './cluster.types';
 import type { ClusterCondition, ClusterSource } from './entities/cluster.entity';
-import { selectorToSql } from './labels/label-selector';
+import { selectorToSql } from 'src/common/labels/label-selector';
 
 interface ClusterRow {
   id: string;
@@ -71,8 +72,9 @@ export interface StoredCredentials {
 export class ClusterRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** A unit of work: domain events published inside are delivered once it commits. */
   transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+    return runInTransaction(this.dataSource, work);
   }
 
   async insert(m: EntityManager, c: NewClusterRow): Promise<void> {

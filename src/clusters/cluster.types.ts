@@ -24,7 +24,7 @@ export interface Cluster {
 }
 
 export interface ClusterListFilter {
-  readonly selector?: import('./labels/label-selector').LabelSelector;
+  readonly selector?: import('src/common/labels/label-selector').LabelSelector;
   /** A tenant id, `null` for platform-shared clusters, undefined for all. */
   readonly ownerTenantId?: string | null;
   readonly condition?: { readonly type: string; readonly status: string };

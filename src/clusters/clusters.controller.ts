@@ -14,7 +14,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited } from 'src/modules/events/audit.decorator';
 import { ApiErrorResponses } from 'src/common/api/api-errors';
-import type { Cluster } from './cluster.types';
+import { toClusterDto } from './clusters.mapper';
 import { ClustersService } from './clusters.service';
 import {
   ClusterDto,
@@ -123,24 +123,4 @@ export class ClustersController {
   async delete(@Param() p: ClusterNameParamDto): Promise<void> {
     await this.clusters.delete(p.name);
   }
-}
-export function toClusterDto(c: Cluster): ClusterDto {
-  return {
-    id: c.id,
-    name: c.name,
-    labels: { ...c.labels },
-    ownerTenant: c.ownerTenantName,
-    ownerTenantId: c.ownerTenantId,
-    apiServerUrl: c.apiServerUrl,
-    kubernetesVersion: c.kubernetesVersion,
-    source: c.source,
-    insecureSkipTlsVerify: c.insecureSkipTlsVerify,
-    conditions: c.conditions.map((x) => ({ ...x })),
-    lastProbeTime: c.lastProbeTime,
-    credentialsVersion: c.kubeconfigVersion,
-    createdAt: c.createdAt,
-    updatedAt: c.updatedAt,
-    capi:
-      c.capi === null ? null : { ...c.capi, conditions: c.capi.conditions.map((x) => ({ ...x })) },
-  };
 }

@@ -2,13 +2,13 @@ import { Module } from '@nestjs/common';
 import { EventsModule } from 'src/modules/events/events.module';
 import { TenantsModule } from 'src/tenants/tenants.module';
 import { ClusterRepository } from './cluster.repository';
+import { HostResolver } from 'src/common/net/host-resolver';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
-import { AddressResolver, DnsAddressResolver } from './connection/address-resolver';
 import { ClusterClientFactory } from './connection/cluster-client.factory';
 import { ClusterMetrics } from './connection/cluster-metrics';
 import { ClusterProbeService } from './connection/cluster-probe.service';
-import { VaultModule } from './vault/vault.module';
+import { VaultModule } from 'src/common/vault/vault.module';
 
 /** Cluster registry, kubeconfig vault, client factory and health probes. */
 @Module({
@@ -20,7 +20,7 @@ import { VaultModule } from './vault/vault.module';
     ClusterClientFactory,
     ClusterMetrics,
     ClusterProbeService,
-    { provide: AddressResolver, useClass: DnsAddressResolver },
+    HostResolver,
   ],
   exports: [ClustersService, ClusterClientFactory, ClusterProbeService, VaultModule],
 })

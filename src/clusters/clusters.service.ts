@@ -3,19 +3,26 @@ import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
 import { isUniqueViolation } from 'src/common/database/db-errors';
 import { decodeContinueToken, filterDigest, Page, toPage } from 'src/common/api/pagination';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { TenantError } from 'src/tenants/tenants.errors';
+import { TenantDeleted } from 'src/tenants/tenants.events';
 import { ClusterRepository } from './cluster.repository';
 import type { Cluster, ClusterListFilter } from './cluster.types';
 import { ClusterError } from './clusters.errors';
+import { ClusterChanged } from './clusters.events';
 import { ClusterClientFactory } from './connection/cluster-client.factory';
 import { ClusterProbeService } from './connection/cluster-probe.service';
 import type { ClusterSource } from './entities/cluster.entity';
 import { sanitizeKubeconfig, VettedKubeconfig } from './kubeconfig/kubeconfig-sanitizer';
-import { LabelSelector, LabelSelectorError, parseLabelSelector } from './labels/label-selector';
-import { labelProblems } from './labels/labels';
-import { clusterKubeconfigAad } from './vault/sealed-columns';
-import { SecretVault } from './vault/secret-vault';
+import {
+  LabelSelector,
+  LabelSelectorError,
+  parseLabelSelector,
+} from 'src/common/labels/label-selector';
+import { labelProblems } from 'src/common/labels/labels';
+import { clusterKubeconfigAad } from 'src/common/vault/sealed-columns';
+import { SecretVault } from 'src/common/vault/secret-vault';
 
 export interface KubeconfigUpload {
   /** YAML or JSON text. */
@@ -60,10 +67,21 @@ export class ClustersService implements OnModuleInit {
     private readonly vault: SecretVault,
     private readonly clients: ClusterClientFactory,
     private readonly probes: ClusterProbeService,
+    private readonly events: DomainEventBus,
   ) {}
 
   onModuleInit(): void {
-    this.tenants.onClustersDeleted((deleted) => deleted.forEach((c) => this.forget(c)));
+    // A tenant's cascading delete removes the clusters it owned, in the tenants' transaction.
+    this.events.subscribe(
+      TenantDeleted,
+      (event) => {
+        for (const cluster of event.deletedClusters) {
+          this.forget(cluster);
+          this.events.publish(new ClusterChanged(cluster.id, cluster.name, 'deleted'));
+        }
+      },
+      'ClustersService.forgetClustersOfDeletedTenant',
+    );
   }
 
   /**
@@ -106,6 +124,7 @@ export class ClustersService implements OnModuleInit {
           kubeconfigCiphertext: ciphertext,
           kubeconfigKeyId: this.vault.keyIdOf(ciphertext),
         });
+        this.events.publish(new ClusterChanged(id, input.name, 'created'));
       });
     } catch (error) {
       if (isUniqueViolation(error, 'UQ_cluster_name')) {
@@ -143,6 +162,7 @@ export class ClustersService implements OnModuleInit {
         kubeconfigCiphertext: ciphertext,
         kubeconfigKeyId: this.vault.keyIdOf(ciphertext),
       });
+      this.events.publish(new ClusterChanged(cluster.id, cluster.name, 'endpoint'));
       return cluster.id;
     });
     this.clients.invalidate(id);
@@ -192,21 +212,6 @@ export class ClustersService implements OnModuleInit {
     );
   }
 
-  /** Every cluster matching a selector (the reconcile engine's target selection). */
-  async listBySelector(selector: string | LabelSelector): Promise<Cluster[]> {
-    const parsed = typeof selector === 'string' ? this.parseSelector(selector) : selector;
-    const out: Cluster[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const rows = await this.clusters.list({ selector: parsed }, after, 500);
-      out.push(...rows.slice(0, 500));
-      if (rows.length <= 500) {
-        return out;
-      }
-      after = rows[499].name;
-    }
-  }
-
   /** Clusters owned by a tenant (tenant-scoped). */
   async listOwnedBy(tenantId: string): Promise<Cluster[]> {
     return this.clusters.listOwnedBy(tenantId);
@@ -232,6 +237,9 @@ export class ClustersService implements OnModuleInit {
       }
       this.checkLabels(labels);
       await this.clusters.updateLabels(m, cluster.id, labels);
+      if (!sameLabels(cluster.labels, labels)) {
+        this.events.publish(new ClusterChanged(cluster.id, cluster.name, 'labels'));
+      }
       return cluster.id;
     });
     return this.getById(id);
@@ -244,6 +252,7 @@ export class ClustersService implements OnModuleInit {
       throw new ClusterError('ClusterNotFound', `Cluster "${name}" not found`);
     }
     this.forget(deleted);
+    this.events.publish(new ClusterChanged(deleted.id, deleted.name, 'deleted'));
     this.logger.log({ msg: 'cluster deleted', cluster: name });
     return cluster;
   }
@@ -332,4 +341,12 @@ export class ClustersService implements OnModuleInit {
       allowHttp: this.config.kubeconfigAllowHttp,
     });
   }
+}
+
+function sameLabels(
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
 }

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { runInTransaction } from 'src/common/database/unit-of-work';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { returningRows } from 'src/common/database/returning-rows';
 import type { SubjectKind, TenantRole } from './entities/tenant-role-binding.entity';
 import type { NewTenant, RoleBinding, Tenant, TenantPatch } from './tenant.types';
 
@@ -40,19 +42,6 @@ const toTenant = (r: TenantRow): Tenant => ({
   updatedAt: r.updated_at,
 });
 
-/** TypeORM returns `[rows, affected]` for UPDATE/DELETE … RETURNING and plain rows otherwise. */
-export function returningRows<T>(result: unknown): T[] {
-  if (
-    Array.isArray(result) &&
-    result.length === 2 &&
-    Array.isArray(result[0]) &&
-    typeof result[1] === 'number'
-  ) {
-    return result[0] as T[];
-  }
-  return result as T[];
-}
-
 /** What a tenant owns: registry rows, and the rows of other contexts that reference it. */
 export interface TenantHoldings {
   readonly clusters: number;
@@ -65,8 +54,9 @@ export interface TenantHoldings {
 export class TenantRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** A unit of work: domain events published inside are delivered once it commits. */
   transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+    return runInTransaction(this.dataSource, work);
   }
 
   async insert(m: EntityManager, t: NewTenant): Promise<string> {

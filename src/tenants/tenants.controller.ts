@@ -32,6 +32,7 @@ import {
 } from './dto/tenant.dto';
 import type { Tenant } from './tenant.types';
 import { TenantsService } from './tenants.service';
+import { toTenantDto } from './tenants.mapper';
 
 const TENANT_FIELDS = [
   'name',
@@ -43,22 +44,6 @@ const TENANT_FIELDS = [
 ];
 const tenantIdOf = (ctx: { result: unknown }): string | undefined =>
   (ctx.result as Tenant | undefined)?.id;
-
-export function toTenantDto(t: Tenant): TenantDto {
-  return {
-    id: t.id,
-    name: t.name,
-    displayName: t.displayName,
-    description: t.description,
-    roleBindings: t.roleBindings.map((b) => ({ ...b })),
-    allowClusterRegistration: t.allowClusterRegistration,
-    quotas: { ...t.quotas },
-    status: t.deletionRequestedAt === null ? 'active' : 'deleting',
-    deletionRequestedAt: t.deletionRequestedAt,
-    createdAt: t.createdAt,
-    updatedAt: t.updatedAt,
-  };
-}
 
 @ApiTags('tenants')
 @ApiBearerAuth()

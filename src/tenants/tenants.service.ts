@@ -2,30 +2,22 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { isForeignKeyViolation, isUniqueViolation } from 'src/common/database/db-errors';
 import { decodeContinueToken, filterDigest, Page, toPage } from 'src/common/api/pagination';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
+import type { TenantScope, TenantScopeResolver } from 'src/common/api/tenant-scope.pipe';
+import { DNS_LABEL_PATTERN } from 'src/common/validation/names';
 import { TenantRepository } from './tenant.repository';
 import type { NewTenant, RoleBinding, Tenant, TenantPatch } from './tenant.types';
 import { TenantError } from './tenants.errors';
-
-export type ClustersDeletedListener = (clusters: readonly { id: string; name: string }[]) => void;
-export type DeletionRequestedListener = (tenantId: string) => void;
+import { TenantDeleted, TenantDeletionRequested } from './tenants.events';
 
 @Injectable()
-export class TenantsService {
+export class TenantsService implements TenantScopeResolver {
   private readonly logger = new Logger(TenantsService.name);
-  private readonly clustersDeletedListeners: ClustersDeletedListener[] = [];
-  private readonly deletionRequestedListeners: DeletionRequestedListener[] = [];
 
-  constructor(private readonly tenants: TenantRepository) {}
-
-  /** The cluster registry drops caches and metric series of clusters a cascading delete removed. */
-  onClustersDeleted(listener: ClustersDeletedListener): void {
-    this.clustersDeletedListeners.push(listener);
-  }
-
-  /** Tenant deletion starts its clean-up as soon as a cascading delete was committed. */
-  onDeletionRequested(listener: DeletionRequestedListener): void {
-    this.deletionRequestedListeners.push(listener);
-  }
+  constructor(
+    private readonly tenants: TenantRepository,
+    private readonly events: DomainEventBus,
+  ) {}
 
   async create(input: NewTenant): Promise<Tenant> {
     checkRoleBindings(input.roleBindings);
@@ -59,6 +51,14 @@ export class TenantsService {
   /** Ids of tenants by name; a missing name is a 404 naming it. */
   async idOf(name: string): Promise<string> {
     return (await this.get(name)).id;
+  }
+
+  /** The scope of a tenant-scoped request; an unknown or malformed name is 404, never 400. */
+  async scopeOf(name: string): Promise<TenantScope> {
+    if (typeof name !== 'string' || name.length > 63 || !DNS_LABEL_PATTERN.test(name)) {
+      throw new TenantError('TenantNotFound', 'Tenant not found');
+    }
+    return { id: await this.idOf(name), name };
   }
 
   async namesByIds(ids: readonly string[]): Promise<Map<string, string>> {
@@ -99,19 +99,17 @@ export class TenantsService {
    */
   async delete(name: string, options: { cascade: boolean }): Promise<Tenant> {
     if (options.cascade) {
-      // Read back in the transaction: once the listeners run, an empty tenant may be gone at once.
+      // Read back in the transaction: once the event is delivered, an empty tenant may be gone at once.
       const marked = await this.tenants.transaction(async (m) => {
         const tenant = await this.tenants.findByName(name, m);
         if (tenant === undefined || !(await this.tenants.lockById(m, tenant.id))) {
           throw new TenantError('TenantNotFound', `Tenant "${name}" not found`);
         }
         await this.tenants.markForDeletion(m, tenant.id);
+        this.events.publish(new TenantDeletionRequested(tenant.id));
         return (await this.tenants.findById(tenant.id, m))!;
       });
       this.logger.log({ msg: 'tenant deletion requested', tenant: name });
-      for (const listener of this.deletionRequestedListeners) {
-        listener(marked.id);
-      }
       return marked;
     }
     let tenant: Tenant | undefined;
@@ -167,17 +165,14 @@ export class TenantsService {
         return undefined;
       }
       name = tenant.name;
-      return this.tenants.delete(m, tenantId, true);
+      const deleted = await this.tenants.delete(m, tenantId, true);
+      this.events.publish(new TenantDeleted(tenantId, deleted));
+      return deleted;
     });
     if (deletedClusters === undefined) {
       return false;
     }
     this.logger.log({ msg: 'tenant deleted', tenant: name, clusters: deletedClusters.length });
-    if (deletedClusters.length > 0) {
-      for (const listener of this.clustersDeletedListeners) {
-        listener(deletedClusters);
-      }
-    }
     return true;
   }
 

@@ -211,6 +211,7 @@ describe('registry API on PostgreSQL', () => {
       tenant: 'team-b',
       namespaces: ['web', 'api'],
       serviceAccountName: 'gitfleet-team-b',
+      clusterScopedKinds: [],
       allowClusterScoped: false,
     });
     expect(
@@ -240,10 +241,26 @@ describe('registry API on PostgreSQL', () => {
         })
       ).body.code,
     ).toBe('UnknownTenant');
-    const updated = await t.request('PATCH', '/api/v1/clusters/prod-eu/grants/team-b', {
+    // The old switch granted every cluster-scoped kind; it is refused, naming the field to use.
+    const everything = await t.request('PATCH', '/api/v1/clusters/prod-eu/grants/team-b', {
       allowClusterScoped: true,
     });
-    expect(updated.body.allowClusterScoped).toBe(true);
+    expect(everything.status).toBe(400);
+    expect(everything.body.details[0]).toMatchObject({ field: 'allowClusterScoped' });
+    expect(everything.body.message).toContain('clusterScopedKinds');
+    const namespaceKind = await t.request('PATCH', '/api/v1/clusters/prod-eu/grants/team-b', {
+      clusterScopedKinds: ['Namespace'],
+    });
+    expect(namespaceKind.status).toBe(400);
+    expect(namespaceKind.body.message).toContain("the grant's namespaces");
+    const updated = await t.request('PATCH', '/api/v1/clusters/prod-eu/grants/team-b', {
+      clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole', 'PersistentVolume'],
+    });
+    expect(updated.status, updated.text).toBe(200);
+    expect(updated.body).toMatchObject({
+      clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole', 'PersistentVolume'],
+      allowClusterScoped: true,
+    });
     const list = await t.request('GET', '/api/v1/clusters/prod-eu/grants');
     expect(list.body.items.map((x: { tenant: string }) => x.tenant)).toEqual(['team-b']);
     expect((await t.request('GET', '/api/v1/clusters/prod-eu/grants/team-c')).status).toBe(404);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterRepository } from 'src/clusters/cluster.repository';
-import { parseLabelSelector } from 'src/clusters/labels/label-selector';
+import { parseLabelSelector } from 'src/common/labels/label-selector';
 import { GrantRepository } from 'src/tenants/grants/grant.repository';
 import { TenantRepository } from 'src/tenants/tenant.repository';
 import { createTestDatabase } from 'test/support/database/test-database';
@@ -47,21 +47,21 @@ describe('registry repositories on PostgreSQL', () => {
       clusterId: ids.c1,
       namespaces: ['a1'],
       serviceAccountName: 'sa',
-      allowClusterScoped: false,
+      clusterScopedKinds: [],
     });
     await grants.insert({
       tenantId: ids.alpha,
       clusterId: ids.c2,
       namespaces: ['a2'],
       serviceAccountName: 'sa',
-      allowClusterScoped: false,
+      clusterScopedKinds: [],
     });
     await grants.insert({
       tenantId: ids.beta,
       clusterId: ids.c2,
       namespaces: ['b2'],
       serviceAccountName: 'sb',
-      allowClusterScoped: true,
+      clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole'],
     });
   });
 
@@ -122,7 +122,7 @@ describe('registry repositories on PostgreSQL', () => {
         clusterId: ids.c3,
         namespaces: [],
         serviceAccountName: 's',
-        allowClusterScoped: false,
+        clusterScopedKinds: [],
       }),
     ).rejects.toThrow(/CK_grant_namespaces_not_empty/);
   });

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterRepository } from 'src/clusters/cluster.repository';
-import { clusterKubeconfigAad, SEALED_COLUMNS } from 'src/clusters/vault/sealed-columns';
-import { SecretVault } from 'src/clusters/vault/secret-vault';
-import { VaultRotationService } from 'src/clusters/vault/vault-rotation.service';
+import { clusterKubeconfigAad, SEALED_COLUMNS } from 'src/common/vault/sealed-columns';
+import { SecretVault } from 'src/common/vault/secret-vault';
+import { VaultRotationService } from 'src/common/vault/vault-rotation.service';
 import { createTestDatabase } from 'test/support/database/test-database';
 
 const k1 = { id: 'k1', keyBase64: randomBytes(32).toString('base64') };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { transitionTime } from 'src/common/conditions/conditions';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -166,10 +167,7 @@ export class CapiClusterRepository {
     }
     const status: CapiRegistrationStatus = {
       ...next,
-      lastTransitionTime:
-        prev !== null && prev.status === next.status
-          ? prev.lastTransitionTime
-          : new Date().toISOString(),
+      lastTransitionTime: transitionTime(prev, next.status, new Date()),
     };
     await this.dataSource.query(
       `UPDATE capi_cluster SET registration = $2, updated_at = now() WHERE id = $1`,

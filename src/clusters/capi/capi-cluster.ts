@@ -1,4 +1,4 @@
-import { labelProblems } from 'src/clusters/labels/labels';
+import { labelProblems } from 'src/common/labels/labels';
 
 /** API group of Cluster API's `Cluster`. */
 export const CAPI_GROUP = 'cluster.x-k8s.io';

@@ -5,13 +5,14 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
-import { LeaseRepository } from 'src/common/database/lease.repository';
+import type { JobTick, LeasedPeriodicJob } from 'src/common/coordination/leased-periodic-job';
+import { PeriodicJobs } from 'src/common/coordination/periodic-jobs';
 import { CAPI_CLUSTER_NAME_LABEL, CAPI_GROUP, CAPI_VERSIONS } from './capi-cluster';
 import { CapiClusterRepository } from './capi-cluster.repository';
 import { CapiSyncService } from './capi-sync.service';
 import { Informer } from './informer';
+import { kubeconfigSecretName } from './kubeconfig-secret';
 import { KeyedQueue } from './keyed-queue';
 import { type Dict, ManagementClient } from './management-client';
 import { type ManagementConnection, resolveManagementConnection } from './management-connection';
@@ -23,18 +24,35 @@ const CRD_RETRY_MS = 30_000;
 
 const keyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
 
-function metaOf(obj: Dict): { namespace: string; name: string; labels: Record<string, string> } {
+function metaOf(obj: Dict): {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  resourceVersion: string;
+} {
   const m = (obj.metadata ?? {}) as {
     namespace?: string;
     name?: string;
     labels?: Record<string, string>;
+    resourceVersion?: string;
   };
-  return { namespace: m.namespace ?? '', name: m.name ?? '', labels: m.labels ?? {} };
+  return {
+    namespace: m.namespace ?? '',
+    name: m.name ?? '',
+    labels: m.labels ?? {},
+    resourceVersion: m.resourceVersion ?? '',
+  };
 }
 
 /** One watch session, on the replica holding the lease. */
 class WatchSession {
   private readonly cache = new Map<string, Dict>();
+  /**
+   * The kubeconfig Secret's resourceVersion per Cluster key, from the
+   * metadata-only Secret watch: the sync reads the Secret itself only when
+   * this differs from the version it read last.
+   */
+  private readonly secretVersions = new Map<string, string>();
   private readonly informers: Informer[] = [];
   private readonly clusterInformers: Informer[] = [];
   private readonly queue: KeyedQueue;
@@ -102,10 +120,11 @@ class WatchSession {
         `/api/v1${scope}/secrets`,
         { labelSelector: CAPI_CLUSTER_NAME_LABEL },
         {
-          replaced: (items) => items.forEach((s) => this.secretChanged(s)),
-          changed: (_type, obj) => this.secretChanged(obj),
+          replaced: (items) => this.secretsReplaced(ns, items),
+          changed: (type, obj) => this.secretChanged(type, obj),
         },
-        { resyncMs, log },
+        // Metadata only: the Secrets' data (kubeconfigs) never travels with the watch.
+        { resyncMs, log, metadataOnly: true },
       );
       this.clusterInformers.push(clusters);
       this.informers.push(clusters, secrets);
@@ -182,16 +201,43 @@ class WatchSession {
     this.queue.add(key);
   }
 
-  private secretChanged(secret: Dict): void {
+  private secretsReplaced(namespace: string, items: readonly Dict[]): void {
+    const seen = new Set<string>();
+    for (const s of items) {
+      const key = this.secretChanged('ADDED', s);
+      if (key !== undefined) {
+        seen.add(key);
+      }
+    }
+    for (const key of [...this.secretVersions.keys()]) {
+      const inScope = namespace === '' || key.startsWith(`${namespace}/`);
+      if (inScope && !seen.has(key)) {
+        this.secretVersions.delete(key);
+        if (this.cache.has(key)) {
+          this.queue.add(key);
+        }
+      }
+    }
+  }
+
+  /** The Cluster key the Secret belongs to, if it is a kubeconfig Secret of one. */
+  private secretChanged(type: 'ADDED' | 'MODIFIED' | 'DELETED', secret: Dict): string | undefined {
     const m = metaOf(secret);
     const cluster = m.labels[CAPI_CLUSTER_NAME_LABEL];
-    if (cluster === undefined) {
-      return;
+    if (cluster === undefined || m.name !== kubeconfigSecretName(cluster)) {
+      return undefined;
     }
     const key = keyOf(m.namespace, cluster);
-    if (this.cache.has(key)) {
+    const before = this.secretVersions.get(key);
+    if (type === 'DELETED') {
+      this.secretVersions.delete(key);
+    } else {
+      this.secretVersions.set(key, m.resourceVersion);
+    }
+    if (this.cache.has(key) && before !== this.secretVersions.get(key)) {
       this.queue.add(key);
     }
+    return key;
   }
 
   private async process(key: string): Promise<void> {
@@ -204,6 +250,7 @@ class WatchSession {
       this.client,
       { namespace: key.slice(0, slash), name: key.slice(slash + 1) },
       this.cache.get(key),
+      this.secretVersions.get(key),
     );
   }
 }
@@ -218,21 +265,29 @@ class WatchSession {
 @Injectable()
 export class CapiDiscoveryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(CapiDiscoveryService.name);
-  private readonly replica = randomUUID();
+  private readonly job: LeasedPeriodicJob;
   private connection: ManagementConnection | undefined;
   private client: ManagementClient | undefined;
   private session: WatchSession | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private renewedAt = 0;
-  private ticking = false;
   private stopped = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly leases: LeaseRepository,
+    private readonly jobs: PeriodicJobs,
     private readonly sync: CapiSyncService,
     private readonly records: CapiClusterRepository,
-  ) {}
+  ) {
+    const ttlMs = config.capiLeaseSeconds * 1000;
+    // Renewed every third of the lease; every replica ticks, the holder watches.
+    this.job = jobs.create({
+      name: 'Cluster API discovery',
+      intervalMs: ttlMs / 3,
+      enabled: config.capiDiscoveryEnabled,
+      lease: { name: LEASE, ttlMs, runWhenNotHeld: true },
+      run: (tick) => this.tick(tick),
+    });
+  }
 
   get watching(): boolean {
     return this.session !== undefined;
@@ -258,35 +313,23 @@ export class CapiDiscoveryService implements OnApplicationBootstrap, OnApplicati
       msg: 'Cluster API discovery enabled',
       connection: resolved.connection.origin,
     });
-    void this.tick();
+    this.job.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    const held = this.session !== undefined;
-    await this.stopSession();
-    if (held) {
-      await this.leases.release(LEASE, this.replica).catch(() => undefined);
-    }
+    // The watch stops before the lease is handed back, so two replicas never watch at once.
+    await this.job.stop(() => this.stopSession());
   }
 
-  private schedule(): void {
-    if (!this.stopped) {
-      this.timer = setTimeout(() => void this.tick(), (this.config.capiLeaseSeconds * 1000) / 3);
-    }
-  }
-
-  private async tick(): Promise<void> {
-    if (this.ticking || this.stopped || this.connection === undefined) {
+  private async tick(tick: JobTick): Promise<void> {
+    if (this.stopped || this.connection === undefined) {
       return;
     }
-    this.ticking = true;
     const ttlMs = this.config.capiLeaseSeconds * 1000;
     try {
-      const lease = await this.leases.tryAcquire(LEASE, this.replica, ttlMs);
-      if (lease !== undefined) {
-        this.renewedAt = Date.now();
+      if (tick.lease === 'held') {
+        this.renewedAt = this.jobs.clock.now();
         if (this.session === undefined && !this.stopped) {
           this.logger.log({ msg: 'Cluster API discovery lease acquired: watching' });
           this.client = new ManagementClient(this.connection);
@@ -299,22 +342,25 @@ export class CapiDiscoveryService implements OnApplicationBootstrap, OnApplicati
           );
           await this.session.start();
         }
-      } else if (this.session !== undefined) {
+      } else if (tick.lease === 'notHeld' && this.session !== undefined) {
         this.logger.warn({ msg: 'Cluster API discovery lease lost: another replica watches now' });
         await this.stopSession();
+      } else if (tick.lease === 'unavailable') {
+        await this.unrenewed(ttlMs);
       }
     } catch (error) {
       this.logger.warn({
-        msg: 'Cluster API discovery lease could not be renewed',
+        msg: 'Cluster API discovery could not start watching',
         error: error instanceof Error ? error.message : String(error),
       });
-      // Without a renewal we cannot know we still hold it: stop before it can expire.
-      if (this.session !== undefined && Date.now() - this.renewedAt > ttlMs * 0.66) {
-        await this.stopSession();
-      }
-    } finally {
-      this.ticking = false;
-      this.schedule();
+    }
+  }
+
+  /** Without a renewal we cannot know we still hold the lease: stop before it can expire. */
+  private async unrenewed(ttlMs: number): Promise<void> {
+    this.logger.warn({ msg: 'Cluster API discovery lease could not be renewed' });
+    if (this.session !== undefined && this.jobs.clock.now() - this.renewedAt > ttlMs * 0.66) {
+      await this.stopSession();
     }
   }
 

@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
 import { AppError } from 'src/common/errors/app-error';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import type { Cluster } from 'src/clusters/cluster.types';
+import { ClusterChanged } from 'src/clusters/clusters.events';
 import { ClustersService, RegistrationPolicy } from 'src/clusters/clusters.service';
 import {
   capiReadiness,
@@ -15,19 +17,12 @@ import { checkKubeconfigSecret, kubeconfigSecretName } from './kubeconfig-secret
 import type { Dict, ManagementApi } from './management-client';
 import { decideTenant, needsNamespaceLabels, type TenantDecision } from './tenant-mapping';
 
-/** What discovery asks of the reconcile engine; bound to it in the module. */
-export interface CapiFleetPort {
-  /** Re-selects the clusters of every release (a cluster joined, or its labels changed). */
-  reselect(): Promise<void>;
-  /** Makes the cluster's targets due now (it was unpaused). */
-  wake(clusterId: string): Promise<void>;
-}
-export const CAPI_FLEET_PORT = Symbol('CAPI_FLEET_PORT');
-
 export interface CapiRef {
   readonly namespace: string;
   readonly name: string;
 }
+
+const refKey = (ref: CapiRef): string => `${ref.namespace}/${ref.name}`;
 
 // CAPI writes the kubeconfig; endpoints are commonly private (in-VPC) addresses.
 // Metadata and link-local addresses stay refused by the sanitizer.
@@ -46,22 +41,43 @@ const REFUSAL_REASONS: Readonly<Record<string, string>> = {
  * once provisioned, keeps labels and credentials current, records phase,
  * conditions, pause and deletion, and removes the registration when the
  * object is gone. Idempotent: a sync of an unchanged object writes nothing.
+ * The reconcile engine hears of joins, label changes and retirements through
+ * the registry's ClusterChanged events, and of an unpause through `resumed`.
  */
 @Injectable()
 export class CapiSyncService {
   private readonly logger = new Logger(CapiSyncService.name);
+  /**
+   * Per Cluster API Cluster (`namespace/name`): the resourceVersion of the
+   * kubeconfig Secret the last sync read and acted on (credentials rotated, or
+   * the refusal recorded). A sync that is told the Secret still has that
+   * version reads nothing: the Secret's data is fetched only when it changed.
+   * In memory on purpose: after a restart (or a lease hand-over) the first
+   * sync of each Cluster reads its Secret once, which also re-checks it.
+   */
+  private readonly secretReadAt = new Map<string, string>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clusters: ClustersService,
     private readonly records: CapiClusterRepository,
-    @Inject(CAPI_FLEET_PORT) private readonly fleet: CapiFleetPort,
+    private readonly events: DomainEventBus,
   ) {}
 
-  /** `object` undefined: the Cluster no longer exists (a DELETED event or absent from a successful list). */
-  async sync(api: ManagementApi, ref: CapiRef, object: Dict | undefined): Promise<void> {
+  /**
+   * `object` undefined: the Cluster no longer exists (a DELETED event or absent from a successful list).
+   * `secretVersion`: the kubeconfig Secret's resourceVersion as last seen by the
+   * metadata-only Secret watch; undefined when unknown, which always reads it.
+   */
+  async sync(
+    api: ManagementApi,
+    ref: CapiRef,
+    object: Dict | undefined,
+    secretVersion?: string,
+  ): Promise<void> {
     const previous = await this.records.findByRef(ref.namespace, ref.name);
     if (object === undefined) {
+      this.secretReadAt.delete(refKey(ref));
       await this.gone(ref, previous);
       return;
     }
@@ -84,7 +100,7 @@ export class CapiSyncService {
       return;
     }
     await this.updateLabels(view, cluster);
-    await this.updateCredentials(api, view, record, cluster);
+    await this.updateCredentials(api, view, record, cluster, secretVersion);
     if (view.paused !== (previous?.paused ?? false)) {
       this.logger.log({
         msg: view.paused
@@ -95,7 +111,7 @@ export class CapiSyncService {
       });
     }
     if (wasHeld && !view.paused) {
-      await this.fleet.wake(cluster.id);
+      this.events.publish(new ClusterChanged(cluster.id, cluster.name, 'resumed'));
     }
   }
 
@@ -196,6 +212,7 @@ export class CapiSyncService {
       throw error;
     }
     await this.records.link(record.id, cluster.id, secret.resourceVersion);
+    this.secretReadAt.set(refKey(view), secret.resourceVersion);
     await this.note(
       record,
       'True',
@@ -210,7 +227,6 @@ export class CapiSyncService {
         labels: dropped,
       });
     }
-    await this.fleet.reselect();
   }
 
   private async updateLabels(view: CapiClusterView, cluster: Cluster): Promise<void> {
@@ -235,7 +251,6 @@ export class CapiSyncService {
       cluster: cluster.name,
       keys: Object.keys(patch),
     });
-    await this.fleet.reselect();
   }
 
   private async updateCredentials(
@@ -243,7 +258,14 @@ export class CapiSyncService {
     view: CapiClusterView,
     record: CapiClusterRecord,
     cluster: Cluster,
+    secretVersion: string | undefined,
   ): Promise<void> {
+    const key = refKey(view);
+    if (secretVersion !== undefined && this.secretReadAt.get(key) === secretVersion) {
+      // Unchanged since the last read: its outcome (rotated, or refused) is already recorded.
+      return;
+    }
+    this.secretReadAt.delete(key);
     const secret = await this.readSecret(
       api,
       view,
@@ -269,6 +291,7 @@ export class CapiSyncService {
             `${error.message} (the last accepted credentials stay)`,
             'warn',
           );
+          this.secretReadAt.set(key, secret.resourceVersion);
           return;
         }
         throw error;
@@ -286,6 +309,7 @@ export class CapiSyncService {
       `registered as cluster "${cluster.name}"`,
       'debug',
     );
+    this.secretReadAt.set(key, secret.resourceVersion);
   }
 
   /** The checked kubeconfig Secret, or undefined with the reason recorded. */

@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { ClustersModule } from 'src/clusters/clusters.module';
 import { CapiClusterRepository } from './capi-cluster.repository';
 import { CapiDiscoveryService } from './capi-discovery.service';
-import { capiFleetPortProvider } from './capi-fleet.port';
 import { CapiSyncService } from './capi-sync.service';
 import { CapiController } from './capi.controller';
 import { CapiService } from './capi.service';
@@ -11,12 +10,6 @@ import { CapiService } from './capi.service';
 @Module({
   imports: [ClustersModule],
   controllers: [CapiController],
-  providers: [
-    CapiClusterRepository,
-    CapiService,
-    CapiSyncService,
-    CapiDiscoveryService,
-    capiFleetPortProvider,
-  ],
+  providers: [CapiClusterRepository, CapiService, CapiSyncService, CapiDiscoveryService],
 })
 export class CapiModule {}

@@ -1,4 +1,4 @@
-import type { Dict, ManagementApi, WatchEvent } from './management-client';
+import type { Dict, ManagementApi, ReadOptions, WatchEvent } from './management-client';
 import { ManagementApiError } from './management-client';
 
 export interface InformerHandler {
@@ -15,6 +15,8 @@ export interface InformerOptions {
   /** Clock and sleep, injectable for small tests. */
   readonly now?: () => number;
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** List and watch `PartialObjectMetadata` only (see ReadOptions). */
+  readonly metadataOnly?: boolean;
   /** Watch `timeoutSeconds`, picked per watch; default 240-480 s. */
   readonly watchTimeoutSeconds?: () => number;
 }
@@ -76,6 +78,10 @@ export class Informer {
     await this.running;
   }
 
+  private readOptions(): ReadOptions {
+    return { metadataOnly: this.options.metadataOnly === true };
+  }
+
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
@@ -123,6 +129,7 @@ export class Informer {
             return true;
           },
           this.abort.signal,
+          this.readOptions(),
         );
         if (sawEvent) {
           backoffMs = 0;
@@ -167,7 +174,12 @@ export class Informer {
 
   private async list(): Promise<void> {
     this.stats.lists++;
-    const result = await this.api.list(this.path, this.query, this.abort.signal);
+    const result = await this.api.list(
+      this.path,
+      this.query,
+      this.abort.signal,
+      this.readOptions(),
+    );
     this.resourceVersion = result.resourceVersion;
     this.lastListAt = this.now();
     const initial = !this.listed;

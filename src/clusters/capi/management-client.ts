@@ -26,12 +26,36 @@ export interface ListResult {
   readonly resourceVersion: string;
 }
 
+/**
+ * `metadataOnly`: ask for `PartialObjectMetadata` (list items and watch event
+ * objects carry only `metadata`), so that watching Secrets never moves their data.
+ */
+export interface ReadOptions {
+  readonly metadataOnly?: boolean;
+}
+
+/**
+ * `PartialObjectMetadata` with plain JSON as the fallback an older server picks: the
+ * list kind for lists, the item kind for watches (each event carries one object; the
+ * apiserver cannot convert it to the list kind and would send it whole), as
+ * client-go's metadata client asks.
+ */
+const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_WATCH_ACCEPT =
+  'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
 /** The calls Cluster API discovery makes; small tests use a fake. */
 export interface ManagementApi {
   /** The object, or undefined on 404. */
   get(path: string, signal?: AbortSignal): Promise<Dict | undefined>;
   /** Every item of a collection (following `continue`) and the list's resourceVersion. */
-  list(path: string, query: Record<string, string>, signal?: AbortSignal): Promise<ListResult>;
+  list(
+    path: string,
+    query: Record<string, string>,
+    signal?: AbortSignal,
+    options?: ReadOptions,
+  ): Promise<ListResult>;
   /**
    * Streams a watch. Resolves when the server ends the stream cleanly or
    * `onEvent` returns false; rejects on an HTTP error or a broken connection.
@@ -41,6 +65,7 @@ export interface ManagementApi {
     query: Record<string, string>,
     onEvent: (event: WatchEvent) => boolean,
     signal?: AbortSignal,
+    options?: ReadOptions,
   ): Promise<void>;
 }
 
@@ -84,6 +109,7 @@ export class ManagementClient implements ManagementApi {
     path: string,
     query: Record<string, string>,
     signal?: AbortSignal,
+    options: ReadOptions = {},
   ): Promise<ListResult> {
     const items: Dict[] = [];
     let cont: string | undefined;
@@ -93,6 +119,7 @@ export class ManagementClient implements ManagementApi {
         path,
         { ...query, limit: '500', ...(cont !== undefined ? { continue: cont } : {}) },
         signal,
+        options,
       );
       const body = this.parse(res, path);
       const meta = (body.metadata ?? {}) as { continue?: string; resourceVersion?: string };
@@ -116,6 +143,7 @@ export class ManagementClient implements ManagementApi {
     query: Record<string, string>,
     onEvent: (event: WatchEvent) => boolean,
     signal?: AbortSignal,
+    options: ReadOptions = {},
   ): Promise<void> {
     const url = this.url(path, { ...query, watch: 'true' });
     const idleMs = (Number(query.timeoutSeconds ?? '300') + 60) * 1000;
@@ -136,7 +164,11 @@ export class ManagementClient implements ManagementApi {
       };
       const onAbort = (): void =>
         finish(new ManagementApiError('watch aborted', undefined, 'Aborted'));
-      const req = https.request(url, { method: 'GET', headers: this.headers(), agent: this.agent });
+      const req = https.request(url, {
+        method: 'GET',
+        headers: this.headers(options, METADATA_WATCH_ACCEPT),
+        agent: this.agent,
+      });
       // A silent stream (half-open connection) is given up on and resumed.
       req.setTimeout(idleMs, () =>
         finish(new ManagementApiError(`watch ${path}: no data for ${idleMs} ms`)),
@@ -222,10 +254,10 @@ export class ManagementClient implements ManagementApi {
     return url;
   }
 
-  private headers(): Record<string, string> {
+  private headers(options: ReadOptions, metadataAccept: string): Record<string, string> {
     const token = this.conn.token();
     return {
-      Accept: 'application/json',
+      Accept: options.metadataOnly === true ? metadataAccept : 'application/json',
       'User-Agent': this.userAgent,
       ...(token !== undefined ? { Authorization: `Bearer ${token}` } : {}),
     };
@@ -235,6 +267,7 @@ export class ManagementClient implements ManagementApi {
     path: string,
     query: Record<string, string>,
     signal?: AbortSignal,
+    options: ReadOptions = {},
   ): Promise<{ status: number; body: string }> {
     const url = this.url(path, query);
     return new Promise((resolve, reject) => {
@@ -248,7 +281,11 @@ export class ManagementClient implements ManagementApi {
         }
       };
       const onAbort = (): void => fail(new ManagementApiError('aborted', undefined, 'Aborted'));
-      const req = https.request(url, { method: 'GET', headers: this.headers(), agent: this.agent });
+      const req = https.request(url, {
+        method: 'GET',
+        headers: this.headers(options, METADATA_LIST_ACCEPT),
+        agent: this.agent,
+      });
       req.setTimeout(REQUEST_TIMEOUT_MS, () =>
         fail(new ManagementApiError(`GET ${path}: no answer within ${REQUEST_TIMEOUT_MS} ms`)),
       );

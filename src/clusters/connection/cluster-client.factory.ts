@@ -9,14 +9,14 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { AppError } from 'src/common/errors/app-error';
 import { ClusterRepository } from 'src/clusters/cluster.repository';
 import { ClusterError } from 'src/clusters/clusters.errors';
-import { addressProblem } from 'src/clusters/kubeconfig/address-policy';
+import { addressProblem } from 'src/common/net/address-policy';
+import { HostResolver } from 'src/common/net/host-resolver';
 import {
   parseVettedKubeconfig,
   VettedKubeconfig,
 } from 'src/clusters/kubeconfig/kubeconfig-sanitizer';
-import { clusterKubeconfigAad } from 'src/clusters/vault/sealed-columns';
-import { SecretVault } from 'src/clusters/vault/secret-vault';
-import { AddressResolver } from './address-resolver';
+import { clusterKubeconfigAad } from 'src/common/vault/sealed-columns';
+import { SecretVault } from 'src/common/vault/secret-vault';
 
 export interface ClientOptions {
   /** Sets `Impersonate-User` (e.g. `system:serviceaccount:<ns>:<name>` from a tenant's grant). */
@@ -43,7 +43,7 @@ export class ClusterClientFactory {
   constructor(
     private readonly clusters: ClusterRepository,
     private readonly vault: SecretVault,
-    private readonly resolver: AddressResolver,
+    private readonly resolver: HostResolver,
   ) {}
 
   /** A KubeConfig for the cluster; throws ClusterNotFound or CredentialsUnavailable, never returns an empty credential. */

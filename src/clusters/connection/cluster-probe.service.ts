@@ -5,13 +5,15 @@ import {
   OnApplicationBootstrap,
   OnModuleDestroy,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import { Observable, RequestContext, ResponseContext, VersionApi } from '@kubernetes/client-node';
-import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
-import { LeaseRepository } from 'src/common/database/lease.repository';
+import type { Clock } from 'src/common/coordination/clock';
+import type { JobTick, LeasedPeriodicJob } from 'src/common/coordination/leased-periodic-job';
+import { PeriodicJobs } from 'src/common/coordination/periodic-jobs';
 import { AppError } from 'src/common/errors/app-error';
 import { ClusterRepository } from 'src/clusters/cluster.repository';
+import { ClusterChanged } from 'src/clusters/clusters.events';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import { ClusterMetrics } from './cluster-metrics';
 import { ClusterClientFactory } from './cluster-client.factory';
 import {
@@ -43,14 +45,14 @@ const DELETED_MEMORY_MS = 10 * 60_000;
 @Injectable()
 export class ClusterProbeService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ClusterProbeService.name);
-  private readonly replica = randomUUID();
+  private readonly job: LeasedPeriodicJob;
+  private readonly clock: Clock;
   private readonly inFlight = new Set<string>();
   private readonly backoff = new Map<string, Backoff>();
   /** Ids of clusters deleted lately, by deletion time (ids are never reused). */
   private readonly deleted = new Map<string, number>();
   private readonly waiting: (() => void)[] = [];
   private running = 0;
-  private ticking = false;
   private stopped = false;
 
   constructor(
@@ -58,23 +60,29 @@ export class ClusterProbeService implements OnApplicationBootstrap, OnModuleDest
     private readonly clusters: ClusterRepository,
     private readonly clients: ClusterClientFactory,
     private readonly metrics: ClusterMetrics,
-    private readonly leases: LeaseRepository,
-    private readonly scheduler: SchedulerRegistry,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const timer = setInterval(
-      () => void this.tick(),
-      this.config.clusterProbeIntervalSeconds * 1000,
-    );
-    this.scheduler.addInterval('cluster-probes', timer);
+    jobs: PeriodicJobs,
+    private readonly events: DomainEventBus,
+  ) {
+    this.clock = jobs.clock;
+    const intervalMs = config.clusterProbeIntervalSeconds * 1000;
+    // Every replica refreshes its gauges each tick; only the lease holder probes.
+    this.job = jobs.create({
+      name: 'cluster probes',
+      intervalMs,
+      initialDelayMs: intervalMs,
+      enabled: config.clusterProbeEnabled,
+      lease: { name: PROBE_LEASE, ttlMs: intervalMs * 3, runWhenNotHeld: true },
+      run: (tick) => this.runTick(tick),
+    });
   }
 
-  onModuleDestroy(): void {
+  onApplicationBootstrap(): void {
+    this.job.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    if (this.scheduler.doesExist('interval', 'cluster-probes')) {
-      this.scheduler.deleteInterval('cluster-probes');
-    }
+    await this.job.stop();
   }
 
   /** Probes one cluster now, records the result and returns it. */
@@ -100,12 +108,12 @@ export class ClusterProbeService implements OnApplicationBootstrap, OnModuleDest
    */
   forget(cluster: { id: string; name: string }): void {
     this.backoff.delete(cluster.id);
-    this.deleted.set(cluster.id, Date.now());
+    this.deleted.set(cluster.id, this.clock.now());
     this.metrics.remove(cluster.name);
   }
 
   private sweepDeleted(): void {
-    const cutoff = Date.now() - DELETED_MEMORY_MS;
+    const cutoff = this.clock.now() - DELETED_MEMORY_MS;
     for (const [id, at] of this.deleted) {
       if (at < cutoff) {
         this.deleted.delete(id);
@@ -113,49 +121,41 @@ export class ClusterProbeService implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
-  /** One scheduler tick: refresh gauges, then start due probes if this replica holds the lease. */
+  /** One tick now (coalesced with a running one): refresh gauges, then start due probes on the lease holder. */
   async tick(): Promise<void> {
-    if (this.ticking || this.stopped) {
+    await this.job.runOnce();
+  }
+
+  private async runTick(tick: JobTick): Promise<void> {
+    if (this.stopped) {
       return;
     }
-    this.ticking = true;
-    try {
-      const all = await this.clusters.listAllHealth();
-      this.sweepDeleted();
-      this.metrics.replaceAll(
-        all
-          .filter((c) => !this.deleted.has(c.id))
-          .map((c) => {
-            const r = c.conditions.find((x) => x.type === 'Reachable');
-            return { name: c.name, reachable: r === undefined ? undefined : r.status === 'True' };
-          }),
-      );
-      const ttlMs = this.config.clusterProbeIntervalSeconds * 3000;
-      const lease = await this.leases.tryAcquire(PROBE_LEASE, this.replica, ttlMs);
-      if (lease === undefined) {
-        return;
+    const all = await this.clusters.listAllHealth();
+    this.sweepDeleted();
+    this.metrics.replaceAll(
+      all
+        .filter((c) => !this.deleted.has(c.id))
+        .map((c) => {
+          const r = c.conditions.find((x) => x.type === 'Reachable');
+          return { name: c.name, reachable: r === undefined ? undefined : r.status === 'True' };
+        }),
+    );
+    if (tick.lease !== 'held') {
+      return;
+    }
+    const now = this.clock.now();
+    const known = new Set(all.map((c) => c.id));
+    for (const id of this.backoff.keys()) {
+      if (!known.has(id)) {
+        this.backoff.delete(id);
       }
-      const now = Date.now();
-      const known = new Set(all.map((c) => c.id));
-      for (const id of this.backoff.keys()) {
-        if (!known.has(id)) {
-          this.backoff.delete(id);
-        }
+    }
+    for (const c of all) {
+      const due = (this.backoff.get(c.id)?.nextDue ?? 0) <= now;
+      if (due && !this.inFlight.has(c.id)) {
+        // Not awaited: each probe runs in its own pool slot.
+        void this.probeInPool(c.id);
       }
-      for (const c of all) {
-        const due = (this.backoff.get(c.id)?.nextDue ?? 0) <= now;
-        if (due && !this.inFlight.has(c.id)) {
-          // Not awaited: each probe runs in its own pool slot.
-          void this.probeInPool(c.id);
-        }
-      }
-    } catch (error) {
-      this.logger.warn({
-        msg: 'cluster probe tick failed',
-        error: error instanceof Error ? error.message : String(error),
-      });
-    } finally {
-      this.ticking = false;
     }
   }
 
@@ -261,7 +261,12 @@ export class ClusterProbeService implements OnApplicationBootstrap, OnModuleDest
       const jitter = 0.9 + Math.random() * 0.2;
       // The first failure keeps the normal interval, so an outage shows within one interval.
       const delay = (intervals - 1) * this.config.clusterProbeIntervalSeconds * 1000 * jitter;
-      this.backoff.set(clusterId, { failures, nextDue: Date.now() + delay });
+      this.backoff.set(clusterId, { failures, nextDue: this.clock.now() + delay });
+    }
+    const wasReachable = cluster.conditions.find((c) => c.type === 'Reachable')?.status;
+    if (result.reachable && wasReachable === 'False') {
+      // Back after an outage, possibly rebuilt empty: onboarding checks its objects at once.
+      this.events.publish(new ClusterChanged(cluster.id, cluster.name, 'reachable'));
     }
     if (changed) {
       const reachable = conditions.find((c) => c.type === 'Reachable');

@@ -1,3 +1,4 @@
+import { transition } from 'src/common/conditions/conditions';
 import type { ClusterCondition } from 'src/clusters/entities/cluster.entity';
 
 /** PascalCase condition reasons. */
@@ -124,14 +125,13 @@ export function conditionsAfterProbe(
         message: 'The cluster API is reachable',
       }
     : { type: 'Ready', status: 'False', reason: 'Unreachable', message: result.message };
-  return [ready, reachable].map((c) => {
-    const before = previous.find((p) => p.type === c.type);
-    const lastTransitionTime =
-      before !== undefined && before.status === c.status
-        ? before.lastTransitionTime
-        : now.toISOString();
-    return { ...c, lastTransitionTime };
-  });
+  return [ready, reachable].map((c) =>
+    transition(
+      previous.find((p) => p.type === c.type),
+      c,
+      now,
+    ),
+  );
 }
 
 export function conditionsEqual(

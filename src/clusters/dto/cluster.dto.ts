@@ -1,3 +1,4 @@
+import { ConditionDto } from 'src/common/conditions/condition.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
@@ -14,9 +15,7 @@ import { PageQueryDto } from 'src/common/api/page-query.dto';
 import { ClusterApiStatusDto } from '../capi/dto/capi.dto';
 import { CLUSTER_SOURCES, type ClusterSource } from '../entities/cluster.entity';
 import { KUBECONFIG_MAX_BYTES } from '../kubeconfig/kubeconfig-sanitizer';
-
-export const DNS_SUBDOMAIN_PATTERN =
-  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+import { DNS_SUBDOMAIN_PATTERN } from 'src/common/validation/names';
 
 export class KubeconfigUploadDto {
   /**
@@ -104,17 +103,6 @@ export class ClusterNameParamDto {
   name!: string;
 }
 
-export class ClusterConditionDto {
-  @ApiProperty({ enum: ['Ready', 'Reachable'] })
-  type!: string;
-  @ApiProperty({ enum: ['True', 'False', 'Unknown'] })
-  status!: string;
-  /** PascalCase reason. */
-  reason!: string;
-  message!: string;
-  lastTransitionTime!: string;
-}
-
 /** A registered cluster. Credentials are never returned. */
 export class ClusterDto {
   id!: string;
@@ -133,8 +121,8 @@ export class ClusterDto {
   source!: ClusterSource;
   /** TLS verification is skipped (the registration opted in). */
   insecureSkipTlsVerify!: boolean;
-  @ApiProperty({ type: [ClusterConditionDto] })
-  conditions!: ClusterConditionDto[];
+  @ApiProperty({ type: [ConditionDto] })
+  conditions!: ConditionDto[];
   @ApiProperty({ nullable: true, type: Date })
   lastProbeTime!: Date | null;
   /** Increases whenever the kubeconfig is rotated. */

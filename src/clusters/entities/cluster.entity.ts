@@ -1,3 +1,4 @@
+import type { Condition } from 'src/common/conditions/conditions';
 import {
   Check,
   Column,
@@ -16,14 +17,8 @@ export const CLUSTER_SOURCES = ['manual', 'capi'] as const;
 export type ClusterSource = (typeof CLUSTER_SOURCES)[number];
 
 /** A Kubernetes-style condition (`Ready`, `Reachable`). */
-export interface ClusterCondition {
-  type: 'Ready' | 'Reachable';
-  status: 'True' | 'False' | 'Unknown';
-  /** PascalCase. */
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-}
+/** A cluster's condition, set through the one setter in `common/conditions`. */
+export type ClusterCondition = Condition<'Ready' | 'Reachable'>;
 
 /** A workload cluster: endpoint, labels, encrypted credentials, health. */
 @Entity({ name: 'cluster' })

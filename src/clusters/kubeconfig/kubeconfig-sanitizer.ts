@@ -3,7 +3,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { FieldProblem } from 'src/common/errors/app-error';
 import { ClusterError } from 'src/clusters/clusters.errors';
-import { hostProblem } from './address-policy';
+import { hostProblem } from 'src/common/net/address-policy';
 
 /** Largest kubeconfig accepted for upload. */
 export const KUBECONFIG_MAX_BYTES = 128 * 1024;

@@ -21,8 +21,7 @@ import {
   TENANT_ROLES,
   type TenantRole,
 } from '../entities/tenant-role-binding.entity';
-
-export const DNS_LABEL_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+import { DNS_LABEL_PATTERN } from 'src/common/validation/names';
 
 export class RoleBindingDto {
   @IsIn(SUBJECT_KINDS)

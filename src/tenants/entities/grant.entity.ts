@@ -46,8 +46,9 @@ export class GrantEntity {
   @Column({ type: 'text', name: 'service_account_name' })
   serviceAccountName!: string;
 
-  @Column({ type: 'boolean', name: 'allow_cluster_scoped', default: false })
-  allowClusterScoped!: boolean;
+  /** `group/Kind` of each cluster-scoped kind allowed; empty: none. */
+  @Column({ type: 'text', array: true, name: 'cluster_scoped_kinds', default: () => "'{}'" })
+  clusterScopedKinds!: string[];
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import {
+  Equals,
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
@@ -9,9 +10,14 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { DNS_SUBDOMAIN_PATTERN } from 'src/clusters/dto/cluster.dto';
-import { DNS_LABEL_PATTERN } from 'src/tenants/dto/tenant.dto';
+import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN } from 'src/common/validation/names';
 import { PageDto } from 'src/common/api/page.dto';
+
+/** `group/Kind`, or a core `Kind`: a DNS subdomain group and a PascalCase kind. */
+const CLUSTER_SCOPED_KIND_PATTERN =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Z][A-Za-z0-9]*$/;
+const NAMESPACE_NOT_A_KIND =
+  "clusterScopedKinds cannot hold Namespace: the namespaces a tenant may declare are the grant's namespaces";
 
 export class UpdateGrantDto {
   /** Namespace names (DNS-1123 labels), at least one. */
@@ -31,10 +37,35 @@ export class UpdateGrantDto {
   @Matches(DNS_SUBDOMAIN_PATTERN, { message: 'serviceAccountName must be a DNS-1123 subdomain' })
   serviceAccountName?: string;
 
-  /** May create cluster-scoped kinds (default false). */
+  /**
+   * Deprecated: only `false` is accepted (same as `clusterScopedKinds: []`). It
+   * used to grant every cluster-scoped kind; list the kinds instead.
+   */
   @IsOptional()
   @IsBoolean()
+  @Equals(false, {
+    message:
+      'allowClusterScoped no longer grants every cluster-scoped kind: list the kinds the tenant may apply in clusterScopedKinds (e.g. ["rbac.authorization.k8s.io/ClusterRole"])',
+  })
   allowClusterScoped?: boolean;
+
+  /**
+   * Cluster-scoped kinds the tenant may apply, as `group/Kind` (`Kind` alone for
+   * the core group), e.g. `rbac.authorization.k8s.io/ClusterRole`. Namespaces are
+   * granted by `namespaces`, not here. Default none.
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(317, { each: true })
+  @Matches(CLUSTER_SCOPED_KIND_PATTERN, {
+    each: true,
+    message:
+      'each clusterScopedKinds entry must be group/Kind (e.g. rbac.authorization.k8s.io/ClusterRole) or a core Kind (e.g. PersistentVolume)',
+  })
+  @Matches(/^(?!Namespace$)/, { each: true, message: NAMESPACE_NOT_A_KIND })
+  clusterScopedKinds?: string[];
 }
 
 export class CreateGrantDto extends UpdateGrantDto {
@@ -61,6 +92,9 @@ export class GrantDto {
   tenantId!: string;
   namespaces!: string[];
   serviceAccountName!: string;
+  /** `group/Kind` of each cluster-scoped kind the tenant may apply. */
+  clusterScopedKinds!: string[];
+  /** Deprecated, read-only: whether `clusterScopedKinds` is not empty. */
   allowClusterScoped!: boolean;
   createdAt!: Date;
   updatedAt!: Date;

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { runInTransaction } from 'src/common/database/unit-of-work';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { returningRows } from 'src/tenants/tenant.repository';
+import { returningRows } from 'src/common/database/returning-rows';
 import type { Grant } from './grant.types';
 
 interface GrantRow {
@@ -13,13 +14,13 @@ interface GrantRow {
   cluster_name: string;
   namespaces: string[];
   service_account_name: string;
-  allow_cluster_scoped: boolean;
+  cluster_scoped_kinds: string[];
   created_at: Date;
   updated_at: Date;
 }
 
 const SELECT = `SELECT g.id, g.tenant_id, t.name AS tenant_name, g.cluster_id, c.name AS cluster_name,
-  g.namespaces, g.service_account_name, g.allow_cluster_scoped, g.created_at, g.updated_at
+  g.namespaces, g.service_account_name, g.cluster_scoped_kinds, g.created_at, g.updated_at
   FROM "grant" g JOIN tenant t ON t.id = g.tenant_id JOIN cluster c ON c.id = g.cluster_id`;
 
 const toGrant = (r: GrantRow): Grant => ({
@@ -30,7 +31,7 @@ const toGrant = (r: GrantRow): Grant => ({
   clusterName: r.cluster_name,
   namespaces: r.namespaces,
   serviceAccountName: r.service_account_name,
-  allowClusterScoped: r.allow_cluster_scoped,
+  clusterScopedKinds: r.cluster_scoped_kinds,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -43,8 +44,17 @@ const toGrant = (r: GrantRow): Grant => ({
 export class GrantRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** A unit of work: domain events published inside are delivered once it commits. */
   transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+    return runInTransaction(this.dataSource, work);
+  }
+
+  async tenantIdsOnCluster(clusterId: string): Promise<string[]> {
+    const rows = await this.dataSource.query<{ tenant_id: string }[]>(
+      'SELECT tenant_id FROM "grant" WHERE cluster_id = $1 ORDER BY tenant_id',
+      [clusterId],
+    );
+    return rows.map((r) => r.tenant_id);
   }
 
   /** `m`: inside the caller's transaction (e.g. under the tenant's lock). */
@@ -54,15 +64,15 @@ export class GrantRepository {
       clusterId: string;
       namespaces: readonly string[];
       serviceAccountName: string;
-      allowClusterScoped: boolean;
+      clusterScopedKinds: readonly string[];
     },
     m: EntityManager = this.dataSource.manager,
   ): Promise<string> {
     const id = randomUUID();
     await m.query(
-      `INSERT INTO "grant" (id, tenant_id, cluster_id, namespaces, service_account_name, allow_cluster_scoped)
+      `INSERT INTO "grant" (id, tenant_id, cluster_id, namespaces, service_account_name, cluster_scoped_kinds)
        VALUES ($1, $2, $3, $4, $5, $6)`,
-      [id, g.tenantId, g.clusterId, g.namespaces, g.serviceAccountName, g.allowClusterScoped],
+      [id, g.tenantId, g.clusterId, g.namespaces, g.serviceAccountName, g.clusterScopedKinds],
     );
     return id;
   }
@@ -116,7 +126,7 @@ export class GrantRepository {
     patch: {
       namespaces?: readonly string[];
       serviceAccountName?: string;
-      allowClusterScoped?: boolean;
+      clusterScopedKinds?: readonly string[];
     },
     m: EntityManager = this.dataSource.manager,
   ): Promise<boolean> {
@@ -124,14 +134,14 @@ export class GrantRepository {
       await m.query(
         `UPDATE "grant" SET namespaces = coalesce($3, namespaces),
            service_account_name = coalesce($4, service_account_name),
-           allow_cluster_scoped = coalesce($5, allow_cluster_scoped), updated_at = now()
+           cluster_scoped_kinds = coalesce($5, cluster_scoped_kinds), updated_at = now()
          WHERE tenant_id = $1 AND cluster_id = $2 RETURNING id`,
         [
           tenantId,
           clusterId,
           patch.namespaces ?? null,
           patch.serviceAccountName ?? null,
-          patch.allowClusterScoped ?? null,
+          patch.clusterScopedKinds ?? null,
         ],
       ),
     );

@@ -8,8 +8,11 @@ export interface Grant {
   readonly namespaces: readonly string[];
   /** Service account the tenant's objects are applied as. */
   readonly serviceAccountName: string;
-  /** May create cluster-scoped kinds. */
-  readonly allowClusterScoped: boolean;
+  /**
+   * Cluster-scoped kinds the tenant may apply, as `group/Kind` (`Kind` alone for
+   * the core group). Namespaces are not among them: `namespaces` governs those.
+   */
+  readonly clusterScopedKinds: readonly string[];
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -17,7 +20,7 @@ export interface Grant {
 export interface GrantInput {
   readonly namespaces: readonly string[];
   readonly serviceAccountName?: string;
-  readonly allowClusterScoped?: boolean;
+  readonly clusterScopedKinds?: readonly string[];
 }
 
 export const defaultServiceAccountName = (tenantName: string): string => `gitfleet-${tenantName}`;

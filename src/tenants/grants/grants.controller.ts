@@ -12,30 +12,33 @@ import {
   GrantTenantParamsDto,
   UpdateGrantDto,
 } from './grant.dto';
-import type { Grant } from './grant.types';
 import { GrantsService } from './grants.service';
+import type { GrantInput } from './grant.types';
+import { toGrantDto } from './grants.mapper';
 
-const GRANT_FIELDS = ['tenant', 'namespaces', 'serviceAccountName', 'allowClusterScoped'];
+const GRANT_FIELDS = [
+  'tenant',
+  'namespaces',
+  'serviceAccountName',
+  'allowClusterScoped',
+  'clusterScopedKinds',
+];
+/** `allowClusterScoped` may only be false (validated), which grants nothing: not passed on. */
+const grantInputOf = (body: UpdateGrantDto): Partial<GrantInput> => ({
+  ...(body.namespaces !== undefined ? { namespaces: body.namespaces } : {}),
+  ...(body.serviceAccountName !== undefined ? { serviceAccountName: body.serviceAccountName } : {}),
+  ...(body.clusterScopedKinds !== undefined
+    ? { clusterScopedKinds: body.clusterScopedKinds }
+    : body.allowClusterScoped === false
+      ? { clusterScopedKinds: [] }
+      : {}),
+});
 const grantName = (ctx: AuditContext): string | undefined => {
   const tenant = ctx.params.tenant ?? (ctx.body as { tenant?: string } | undefined)?.tenant;
   return tenant === undefined ? undefined : `${ctx.params.cluster}/${tenant}`;
 };
 const grantTenant = (ctx: AuditContext): string | undefined =>
   (ctx.result as GrantDto | undefined)?.tenantId;
-
-export function toGrantDto(g: Grant): GrantDto {
-  return {
-    id: g.id,
-    cluster: g.clusterName,
-    tenant: g.tenantName,
-    tenantId: g.tenantId,
-    namespaces: [...g.namespaces],
-    serviceAccountName: g.serviceAccountName,
-    allowClusterScoped: g.allowClusterScoped,
-    createdAt: g.createdAt,
-    updatedAt: g.updatedAt,
-  };
-}
 
 @ApiTags('grants')
 @ApiBearerAuth()
@@ -59,8 +62,12 @@ export class GrantsController {
     changes: GRANT_FIELDS,
   })
   async create(@Param() p: GrantParamsDto, @Body() body: CreateGrantDto): Promise<GrantDto> {
-    const { tenant, ...input } = body;
-    return toGrantDto(await this.grants.create(p.cluster, tenant, input));
+    return toGrantDto(
+      await this.grants.create(p.cluster, body.tenant, {
+        ...grantInputOf(body),
+        namespaces: body.namespaces,
+      }),
+    );
   }
 
   @Get()
@@ -99,7 +106,7 @@ export class GrantsController {
     changes: GRANT_FIELDS,
   })
   async update(@Param() p: GrantTenantParamsDto, @Body() body: UpdateGrantDto): Promise<GrantDto> {
-    return toGrantDto(await this.grants.update(p.cluster, p.tenant, body));
+    return toGrantDto(await this.grants.update(p.cluster, p.tenant, grantInputOf(body)));
   }
 
   @Delete(':tenant')

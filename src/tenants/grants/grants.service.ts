@@ -4,30 +4,25 @@ import { ClusterError } from 'src/clusters/clusters.errors';
 import { ClustersService } from 'src/clusters/clusters.service';
 import { isForeignKeyViolation, isUniqueViolation } from 'src/common/database/db-errors';
 import { decodeContinueToken, filterDigest, Page, toPage } from 'src/common/api/pagination';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import { TenantError } from 'src/tenants/tenants.errors';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { GrantRepository } from './grant.repository';
 import { defaultServiceAccountName, Grant, GrantInput } from './grant.types';
-
-/** Told after a grant was created, changed or revoked (e.g. to onboard the tenant in the cluster). */
-export type GrantListener = (grant: Grant, change: 'upserted' | 'revoked') => void;
+import { GrantChange, GrantChanged } from './grants.events';
 
 @Injectable()
 export class GrantsService {
-  private readonly listeners: GrantListener[] = [];
-
   constructor(
     private readonly grants: GrantRepository,
     private readonly clusters: ClustersService,
     private readonly tenants: TenantsService,
+    private readonly events: DomainEventBus,
   ) {}
 
-  onGrantChange(listener: GrantListener): void {
-    this.listeners.push(listener);
-  }
-
-  private emit(grant: Grant, change: 'upserted' | 'revoked'): Grant {
-    this.listeners.forEach((l) => l(grant, change));
+  /** Publishes the grant as read back after its commit (onboarding applies what is stored). */
+  private published(grant: Grant, change: GrantChange): Grant {
+    this.events.publish(new GrantChanged(change, grant));
     return grant;
   }
 
@@ -42,7 +37,7 @@ export class GrantsService {
             clusterId: cluster.id,
             namespaces: dedupe(input.namespaces),
             serviceAccountName: input.serviceAccountName ?? defaultServiceAccountName(tenantName),
-            allowClusterScoped: input.allowClusterScoped ?? false,
+            clusterScopedKinds: dedupe(input.clusterScopedKinds ?? []),
           },
           m,
         ),
@@ -60,7 +55,7 @@ export class GrantsService {
       }
       throw error;
     }
-    return this.emit(await this.get(clusterName, tenantName), 'upserted');
+    return this.published(await this.get(clusterName, tenantName), 'created');
   }
 
   async get(clusterName: string, tenantName: string): Promise<Grant> {
@@ -99,6 +94,11 @@ export class GrantsService {
     return this.grants.listForTenant(tenantId);
   }
 
+  /** Tenants holding a grant on the cluster (whose releases may select it). */
+  async tenantIdsOnCluster(clusterId: string): Promise<string[]> {
+    return this.grants.tenantIdsOnCluster(clusterId);
+  }
+
   /** The tenant's grant on a cluster, or undefined: no grant, no apply. */
   async grantFor(tenantId: string, clusterId: string): Promise<Grant | undefined> {
     return this.grants.findForTenantOnCluster(tenantId, clusterId);
@@ -128,8 +128,8 @@ export class GrantsService {
           ...(patch.serviceAccountName !== undefined
             ? { serviceAccountName: patch.serviceAccountName }
             : {}),
-          ...(patch.allowClusterScoped !== undefined
-            ? { allowClusterScoped: patch.allowClusterScoped }
+          ...(patch.clusterScopedKinds !== undefined
+            ? { clusterScopedKinds: dedupe(patch.clusterScopedKinds) }
             : {}),
         },
         m,
@@ -141,7 +141,7 @@ export class GrantsService {
         `Tenant "${tenantName}" has no grant on cluster "${clusterName}"`,
       );
     }
-    return this.emit(await this.get(clusterName, tenantName), 'upserted');
+    return this.published(await this.get(clusterName, tenantName), 'changed');
   }
 
   async delete(clusterName: string, tenantName: string): Promise<Grant> {
@@ -152,7 +152,7 @@ export class GrantsService {
         `Tenant "${tenantName}" has no grant on cluster "${clusterName}"`,
       );
     }
-    return this.emit(grant, 'revoked');
+    return this.published(grant, 'deleted');
   }
 
   /**

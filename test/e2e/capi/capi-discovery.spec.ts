@@ -134,6 +134,7 @@ describe('Cluster API discovery: register, rotate, pause, retire', () => {
       targetNamespace: 'apps',
       clusterSelector: { matchLabels: { fleet: 'capi' } },
       timeoutSeconds: 30,
+      postBuild: {},
     });
     expect(created.status).toBe(201);
     const targets = await fleet.waitForTargets('web', (t) => t.ready === 'True', 2);
