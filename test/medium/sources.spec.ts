@@ -64,6 +64,33 @@ describe('sources in PostgreSQL: tenant scope, claims, fencing, sealed credentia
   const insert = (tenantId: string, name = `s-${randomUUID().slice(0, 8)}`, overrides = {}) =>
     sut.insert(tenantId, randomUUID(), name, spec(overrides), null);
 
+  describe('a stale reader asking for a refresh', () => {
+    it('asks once per recorded revision, never over a running fetch, a backoff or another tenant', async () => {
+      const tenantId = await insertTenant(ds);
+      const other = await insertTenant(ds);
+      const source = await insert(tenantId);
+      await ds.query(
+        `UPDATE source SET revision = 'r1', last_fetch_at = now() - interval '5 minutes' WHERE id = $1`,
+        [source.id],
+      );
+      expect(await sut.requestRefreshOfStale(other, source.id, 'r1')).toBe(false);
+      expect(await sut.requestRefreshOfStale(tenantId, source.id, 'r0')).toBe(false);
+      expect(await sut.requestRefreshOfStale(tenantId, source.id, 'r1')).toBe(true);
+      // Already asked: a second stale reader adds nothing.
+      expect(await sut.requestRefreshOfStale(tenantId, source.id, 'r1')).toBe(false);
+
+      await ds.query(
+        `UPDATE source SET refresh_requested_at = NULL, failure_count = 2 WHERE id = $1`,
+        [source.id],
+      );
+      expect(await sut.requestRefreshOfStale(tenantId, source.id, 'r1')).toBe(false);
+      await ds.query(`UPDATE source SET failure_count = 0, last_fetch_at = now() WHERE id = $1`, [
+        source.id,
+      ]);
+      expect(await sut.requestRefreshOfStale(tenantId, source.id, 'r1')).toBe(false);
+    });
+  });
+
   describe('tenant scope', () => {
     it("never shows or changes another tenant's sources", async () => {
       const a = await insertTenant(ds);
@@ -90,6 +117,18 @@ describe('sources in PostgreSQL: tenant scope, claims, fencing, sealed credentia
       expect((await sut.findById(a, mine.id))?.url).toBe('https://git.example.com/org/repo.git');
       const rows = await ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM source');
       expect(rows[0]?.n).toBe(3);
+    });
+
+    it("finds a chart dependency's helm source by URL in its own tenant only", async () => {
+      const a = await insertTenant(ds);
+      const b = await insertTenant(ds);
+      const url = 'https://charts.example/stable/';
+      const mine = await insert(a, 'charts', { kind: 'helm', url, reference: null });
+      await insert(b, 'charts', { kind: 'helm', url, reference: null });
+      await insert(a, 'git-same-url', { url });
+
+      expect((await sut.findHelmByUrls(a, [url])).map((s) => s.id)).toEqual([mine.id]);
+      expect(await sut.findHelmByUrls(a, ['https://charts.example/other/'])).toEqual([]);
     });
 
     it('keeps names unique per tenant', async () => {

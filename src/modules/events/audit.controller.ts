@@ -3,7 +3,8 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from 'src/common/auth/access.decorator';
 import { ApiErrorResponses } from 'src/common/api/api-errors';
 import { AuditService } from './audit.service';
-import { AuditEntryDto, AuditEntryListDto, ListAuditQueryDto } from './dto/audit.dto';
+import { AuditEntryListDto, ListAuditQueryDto } from './dto/audit.dto';
+import { toAuditEntryDto } from './audit.mapper';
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -18,23 +19,9 @@ export class AuditController {
   async list(@Query() q: ListAuditQueryDto): Promise<AuditEntryListDto> {
     const { limit, continue: token, ...filter } = q;
     const page = await this.audit.list(filter, { limit, continue: token });
-    return { items: page.items.map(toDto), ...(page.continue ? { continue: page.continue } : {}) };
+    return {
+      items: page.items.map(toAuditEntryDto),
+      ...(page.continue ? { continue: page.continue } : {}),
+    };
   }
-}
-
-function toDto(r: AuditEntryDto & { timeText?: string }): AuditEntryDto {
-  return {
-    id: r.id,
-    time: r.time,
-    actor: r.actor,
-    action: r.action,
-    objectKind: r.objectKind,
-    objectName: r.objectName,
-    tenantId: r.tenantId,
-    requestId: r.requestId,
-    outcome: r.outcome,
-    statusCode: r.statusCode,
-    errorCode: r.errorCode,
-    changes: r.changes,
-  };
 }

@@ -11,7 +11,7 @@ import { catchError, concatMap, from, Observable, throwError } from 'rxjs';
 import { principalOf } from 'src/common/auth/principal';
 import { errorBodyOf } from 'src/common/errors/http-exception.filter';
 import { requestIdOf } from 'src/common/logging/request-id.middleware';
-import { scrubUrlUserinfo } from 'src/modules/sources/secret-scrubber';
+import { scrubUrlUserinfo } from 'src/common/redaction/secret-scrubber';
 import { AUDIT_SPEC, AuditContext, AuditSpec } from './audit.decorator';
 import { AuditService } from './audit.service';
 

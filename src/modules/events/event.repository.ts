@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -10,49 +9,15 @@ import {
   toPage,
 } from 'src/common/api/pagination';
 import { EventEntity } from './entities/event.entity';
+import { eventsParameter, insertEventsSql } from './event-insert.sql';
+import type { NewEvent } from './events.types';
 
-export type NewEvent = Omit<EventEntity, 'id' | 'occurredAt' | 'metadata'> & {
-  metadata?: Record<string, unknown>;
-  occurredAt?: Date;
-};
+export type { NewEvent };
 
 export interface EventFilter {
   objectKind?: string;
   objectName?: string;
   reason?: string;
-}
-
-const EVENT_COLUMNS = `id, tenant_id, object_kind, object_name, severity, reason, message, revision, metadata, occurred_at`;
-
-/**
- * Events as one SQL INSERT reading a JSON parameter, for writers that compose it
- * into their own statement (a CTE), so the events commit with the change without a
- * transaction of several round trips. `param` is the placeholder, e.g. `$7`; the
- * value is `eventsParameter(events)`. `condition` is a WHERE clause (or '').
- */
-export function insertEventsSql(param: string, condition: string): string {
-  return `INSERT INTO event (${EVENT_COLUMNS})
-    SELECT ${EVENT_COLUMNS} FROM jsonb_to_recordset(${param}::jsonb) AS e(
-      id uuid, tenant_id uuid, object_kind text, object_name text, severity text, reason text,
-      message text, revision text, metadata jsonb, occurred_at timestamptz)
-    ${condition}`;
-}
-
-export function eventsParameter(events: readonly NewEvent[]): string {
-  return JSON.stringify(
-    events.map((e) => ({
-      id: randomUUID(),
-      tenant_id: e.tenantId,
-      object_kind: e.objectKind,
-      object_name: e.objectName,
-      severity: e.severity,
-      reason: e.reason,
-      message: e.message,
-      revision: e.revision,
-      metadata: e.metadata ?? {},
-      occurred_at: (e.occurredAt ?? new Date()).toISOString(),
-    })),
-  );
 }
 
 @Injectable()
@@ -109,14 +74,5 @@ export class EventRepository {
       digest,
       (e) => e,
     );
-  }
-
-  /** Retention: drops events older than the cutoff, in bounded batches. */
-  async deleteOlderThan(cutoff: Date, batch = 5_000): Promise<number> {
-    const result = await this.dataSource.query<[unknown[], number]>(
-      `DELETE FROM event WHERE id IN (SELECT id FROM event WHERE occurred_at < $1 LIMIT $2)`,
-      [cutoff, batch],
-    );
-    return result[1];
   }
 }

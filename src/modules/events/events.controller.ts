@@ -1,28 +1,10 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Page } from 'src/common/api/pagination';
 import { Access } from 'src/common/auth/access.decorator';
 import { TenantsService } from 'src/tenants/tenants.service';
-import { EventDto, EventListDto, ListEventsQueryDto } from './dto/event.dto';
-import type { EventEntity } from './entities/event.entity';
+import { EventListDto, ListEventsQueryDto } from './dto/event.dto';
 import { EventsService } from './events.service';
-
-const toDto = (e: EventEntity): EventDto => ({
-  id: e.id,
-  objectKind: e.objectKind,
-  objectName: e.objectName,
-  severity: e.severity,
-  reason: e.reason,
-  message: e.message,
-  revision: e.revision,
-  metadata: e.metadata,
-  time: e.occurredAt.toISOString(),
-});
-
-const toListDto = (page: Page<EventEntity>): EventListDto => ({
-  items: page.items.map(toDto),
-  ...(page.continue === undefined ? {} : { continue: page.continue }),
-});
+import { toEventListDto } from './events.mapper';
 
 @ApiTags('events')
 @ApiBearerAuth()
@@ -41,7 +23,7 @@ export class EventsController {
     @Query() q: ListEventsQueryDto,
   ): Promise<EventListDto> {
     const { limit, continue: token, ...filter } = q;
-    return toListDto(
+    return toEventListDto(
       await this.events.listForTenant(await this.tenants.idOf(tenant), filter, {
         limit,
         continue: token,
@@ -54,6 +36,6 @@ export class EventsController {
   @ApiOperation({ summary: 'Events of every tenant and the platform, newest first' })
   async listAll(@Query() q: ListEventsQueryDto): Promise<EventListDto> {
     const { limit, continue: token, ...filter } = q;
-    return toListDto(await this.events.listAll(filter, { limit, continue: token }));
+    return toEventListDto(await this.events.listAll(filter, { limit, continue: token }));
   }
 }

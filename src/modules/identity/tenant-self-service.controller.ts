@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Put, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { toClusterDto } from 'src/clusters/clusters.controller';
+import { toClusterDto } from 'src/clusters/clusters.mapper';
 import { ClusterDto, ClusterListDto } from 'src/clusters/dto/cluster.dto';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited } from 'src/modules/events/audit.decorator';

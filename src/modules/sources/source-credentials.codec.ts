@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from 'src/common/config/config';
-import { vaultFromConfig } from 'src/clusters/vault/vault.module';
-import type { SecretVault } from 'src/clusters/vault/secret-vault';
+import { vaultFromConfig } from 'src/common/vault/vault.module';
+import type { SecretVault } from 'src/common/vault/secret-vault';
 import type { SealedCredentials } from 'src/modules/sources/source.repository';
 import { type SourceCredentials, sourceCredentialsAad } from 'src/modules/sources/source.types';
 

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import {
   Inject,
   Injectable,
@@ -7,29 +5,31 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, type AppConfig } from 'src/common/config/config';
+import { CLOCK, type Clock } from 'src/common/coordination/clock';
+import type { LeasedPeriodicJob } from 'src/common/coordination/leased-periodic-job';
+import { PeriodicJobs } from 'src/common/coordination/periodic-jobs';
+import { REPLICA_ID } from 'src/common/coordination/replica-id';
 import { SourceReconciler } from 'src/modules/sources/source.reconciler';
 import { SourceRepository } from 'src/modules/sources/source.repository';
 import type { ClaimedSource } from 'src/modules/sources/source.types';
 
 /** Time beyond a source's timeout a lease lasts, so a fetch ends before its lease does. */
 export const LEASE_MARGIN_SECONDS = 30;
-const INTERVAL_NAME = 'sources.claim-due';
 const SHUTDOWN_WAIT_MS = 10_000;
 
 /**
  * Claims due sources under a lease (PostgreSQL, SKIP LOCKED) and hands them to the
- * reconciler, at most SOURCE_FETCH_CONCURRENCY at once on this replica. The interval
- * job only claims; `kick()` claims at once (after a create, refresh or resume here,
+ * reconciler, at most SOURCE_FETCH_CONCURRENCY at once on this replica. The periodic
+ * job (no lease: the claim itself is the coordination) only claims; `kick()` claims at once (after a create, refresh or resume here,
  * and whenever a fetch slot frees up). A replica that dies loses nothing: its
  * leases expire and another replica claims the sources.
  */
 @Injectable()
 export class SourceScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SourceScheduler.name);
-  readonly replicaId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly running = new Set<Promise<void>>();
+  private readonly job: LeasedPeriodicJob;
   private polling = false;
   private pollAgain = false;
   private stopped = false;
@@ -37,27 +37,39 @@ export class SourceScheduler implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     private readonly sources: SourceRepository,
     private readonly reconciler: SourceReconciler,
-    private readonly registry: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    jobs: PeriodicJobs,
+    @Inject(REPLICA_ID) readonly replicaId: string,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.job = jobs.create({
+      name: 'source scheduler',
+      intervalMs: config.sourceSchedulerIntervalMs,
+      enabled: config.sourceSchedulerEnabled,
+      run: () => {
+        this.kick();
+        return Promise.resolve();
+      },
+    });
+  }
 
   onApplicationBootstrap(): void {
-    const timer = setInterval(() => this.kick(), this.config.sourceSchedulerIntervalMs);
-    this.registry.addInterval(INTERVAL_NAME, timer);
-    this.kick();
+    this.job.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    if (this.registry.doesExist('interval', INTERVAL_NAME)) {
-      this.registry.deleteInterval(INTERVAL_NAME);
-    }
+    await this.job.stop();
     // In-flight fetches get a moment to record their result; the rest is recovered
     // by lease expiry on another replica.
+    let cancel: () => void = () => undefined;
     await Promise.race([
       Promise.allSettled([...this.running]),
-      new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref()),
+      new Promise(
+        (resolve) => (cancel = this.clock.schedule(() => resolve(undefined), SHUTDOWN_WAIT_MS)),
+      ),
     ]);
+    cancel();
   }
 
   get inFlight(): number {
@@ -66,7 +78,7 @@ export class SourceScheduler implements OnApplicationBootstrap, OnApplicationShu
 
   /** Claims due sources now (coalesced with a claim already under way). */
   kick(): void {
-    if (this.stopped) {
+    if (this.stopped || !this.job.enabled) {
       return;
     }
     this.poll().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from 'src/common/config/config';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import type { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
 import type { GitFetcher, GitFetchResult } from 'src/modules/sources/git/git-fetcher';
@@ -9,14 +10,11 @@ import type {
   HelmRepositoryRequest,
 } from 'src/modules/sources/helm/helm-repository.client';
 import type { SourceCredentialsCodec } from 'src/modules/sources/source-credentials.codec';
-import {
-  type SourceRevisionEvent,
-  SourceRevisionEvents,
-} from 'src/modules/sources/source-revision.events';
 import type { SourceRepository } from 'src/modules/sources/source.repository';
 import { SourceReconciler } from 'src/modules/sources/source.reconciler';
 import type { ClaimedSource, FetchOutcome } from 'src/modules/sources/source.types';
 import { SourceErrorCode, SourceFetchError } from 'src/modules/sources/sources.errors';
+import { SourceRevisionChanged } from 'src/modules/sources/sources.events';
 import { SourceMetrics } from 'src/modules/sources/sources.metrics';
 
 const SECRET = 'pa55-canary-secret';
@@ -97,10 +95,13 @@ function setup(
     open: vi.fn().mockReturnValue({ kind: 'basic', username: 'bot', password: SECRET }),
   } as unknown as SourceCredentialsCodec;
   const store = { gc: vi.fn().mockResolvedValue({ removedDigests: [], totalBytes: 12 }) };
-  const events = new SourceRevisionEvents();
-  const seen: SourceRevisionEvent[] = [];
-  events.onRevision((e) => {
-    seen.push(e);
+  const events = new DomainEventBus();
+  // Recorded as published: delivery (after commit, on a later turn) is the bus's own business.
+  const seen: SourceRevisionChanged[] = [];
+  vi.spyOn(events, 'publish').mockImplementation((e) => {
+    if (e instanceof SourceRevisionChanged) {
+      seen.push(e);
+    }
   });
   const metrics = new SourceMetrics(new MetricsService());
   const config = loadConfig({ SOURCE_FETCH_BACKOFF_BASE_SECONDS: '10' });

@@ -1,18 +1,19 @@
 import { performance } from 'node:perf_hooks';
+import { transition } from 'src/common/conditions/conditions';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from 'src/common/config/config';
 import { AppError } from 'src/common/errors/app-error';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
 import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
 import { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
 import { helmRequest } from 'src/modules/sources/helm/helm-request';
-import { SecretScrubber } from 'src/modules/sources/secret-scrubber';
+import { SecretScrubber } from 'src/common/redaction/secret-scrubber';
 import { retryDelaySeconds } from 'src/modules/sources/source-backoff';
 import {
   credentialSecrets,
   SourceCredentialsCodec,
 } from 'src/modules/sources/source-credentials.codec';
-import { SourceRevisionEvents } from 'src/modules/sources/source-revision.events';
 import { SourceRepository } from 'src/modules/sources/source.repository';
 import {
   type ClaimedSource,
@@ -22,6 +23,7 @@ import {
   SourceReason,
 } from 'src/modules/sources/source.types';
 import { isSourceFetchError } from 'src/modules/sources/sources.errors';
+import { SourceRevisionChanged } from 'src/modules/sources/sources.events';
 import { type FetchResult, SourceMetrics } from 'src/modules/sources/sources.metrics';
 
 /** What a successful fetch of either kind yields. */
@@ -58,7 +60,7 @@ export class SourceReconciler {
     private readonly fetcher: GitFetcher,
     private readonly store: ArtifactStore,
     private readonly codec: SourceCredentialsCodec,
-    private readonly events: SourceRevisionEvents,
+    private readonly events: DomainEventBus,
     private readonly metrics: SourceMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly helm: HelmRepositoryClient,
@@ -134,15 +136,17 @@ export class SourceReconciler {
     this.log(source, fetchResult, result, failure, outcome.nextFetchInSeconds);
     if (written && result !== undefined) {
       if (result.revision !== source.status.revision) {
-        this.events.emit({
-          tenantId: source.tenantId,
-          sourceId: source.id,
-          sourceName: source.name,
-          revision: result.revision,
-          artifactDir: result.dir,
-          digest: result.digest,
-          previousRevision: source.status.revision,
-        });
+        this.events.publish(
+          new SourceRevisionChanged(
+            source.tenantId,
+            source.id,
+            source.name,
+            result.revision,
+            result.dir,
+            result.digest,
+            source.status.revision,
+          ),
+        );
       }
       await this.collectGarbage();
     }
@@ -286,7 +290,7 @@ export class SourceReconciler {
 
 class UnsupportedSourceError extends Error {}
 
-/** A condition; its transition time moves only when its status changes. */
+/** A condition, through the one setter: its transition time moves only when its status changes. */
 function condition(
   previous: readonly SourceCondition[],
   now: string,
@@ -295,13 +299,9 @@ function condition(
   reason: string,
   message: string,
 ): SourceCondition {
-  const before = previous.find((c) => c.type === type);
-  return {
-    type,
-    status,
-    reason,
-    message,
-    lastTransitionTime:
-      before !== undefined && before.status === status ? before.lastTransitionTime : now,
-  };
+  return transition(
+    previous.find((c) => c.type === type),
+    { type, status, reason, message },
+    now,
+  );
 }

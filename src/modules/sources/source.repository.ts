@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { runInTransaction } from 'src/common/database/unit-of-work';
 import { DataSource, EntityManager } from 'typeorm';
+import { returningRows } from 'src/common/database/returning-rows';
 import type {
   ClaimedSource,
   FetchOutcome,
@@ -11,6 +13,7 @@ import type {
   SourceReference,
   SourceSpec,
 } from 'src/modules/sources/source.types';
+import { type TenantRowId, tenantRowIdArrays } from 'src/common/database/tenant-row-ids';
 
 interface SourceRow {
   id: string;
@@ -77,19 +80,6 @@ function toSource(r: SourceRow): Source {
   };
 }
 
-/** TypeORM returns `[rows, affected]` for UPDATE/DELETE … RETURNING. */
-function returning<T>(result: unknown): T[] {
-  if (
-    Array.isArray(result) &&
-    result.length === 2 &&
-    Array.isArray(result[0]) &&
-    typeof result[1] === 'number'
-  ) {
-    return result[0] as T[];
-  }
-  return result as T[];
-}
-
 /** A stored credentials envelope (vault ciphertext) and the key it was written with. */
 export interface SealedCredentials {
   readonly kind: SourceCredentialsKind;
@@ -104,16 +94,17 @@ export type SourceSpecUpdate = Partial<Omit<SourceSpec, 'kind'>> & {
 };
 
 /**
- * Queries of the `source` table. Every method reading or writing one tenant's
- * sources takes the tenant id; only the scheduler's claim and the artifact GC
- * work across tenants, and they say so in their names.
+ * Queries of the `source` table. Every method reading or writing tenants' sources
+ * takes the tenant id (a batch over several tenants: each id with its tenant); only
+ * the scheduler's claim and the artifact GC work across tenants, and they say so.
  */
 @Injectable()
 export class SourceRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** A unit of work: domain events published inside are delivered once it commits. */
   transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+    return runInTransaction(this.dataSource, work);
   }
 
   async insert(
@@ -162,14 +153,16 @@ export class SourceRepository {
     return rows[0] === undefined ? undefined : toSource(rows[0]);
   }
 
-  /** Sources by id across tenants (callers check the tenant). */
-  async findByIds(ids: readonly string[]): Promise<Source[]> {
-    if (ids.length === 0) {
+  /** Sources of several tenants (the reconcile worker's batch), each id with its tenant. */
+  async findByTenantRowIds(keys: readonly TenantRowId[]): Promise<Source[]> {
+    if (keys.length === 0) {
       return [];
     }
+    const { tenantIds, ids } = tenantRowIdArrays(keys);
     const rows = await this.dataSource.query<SourceRow[]>(
-      `SELECT ${PUBLIC_COLUMNS} FROM source WHERE id = ANY($1::uuid[])`,
-      [ids],
+      `SELECT ${PUBLIC_COLUMNS} FROM source
+       WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))`,
+      [tenantIds, ids],
     );
     return rows.map(toSource);
   }
@@ -180,6 +173,17 @@ export class SourceRepository {
       [tenantId, id],
     );
     return rows[0] === undefined ? undefined : toSource(rows[0]);
+  }
+
+  /** The tenant's helm sources whose URL is one of `urls` (a chart dependency's repository). */
+  async findHelmByUrls(tenantId: string, urls: readonly string[]): Promise<Source[]> {
+    const rows = await this.dataSource.query<SourceRow[]>(
+      `SELECT ${PUBLIC_COLUMNS} FROM source
+       WHERE tenant_id = $1 AND kind = 'helm' AND url = ANY($2::text[])
+       ORDER BY name`,
+      [tenantId, urls],
+    );
+    return rows.map(toSource);
   }
 
   /** The credentials envelope of one source, for a fetch outside the scheduler. */
@@ -260,7 +264,7 @@ export class SourceRepository {
       set('credentials_ciphertext', update.credentials?.ciphertext ?? null);
       set('credentials_key_id', update.credentials?.keyId ?? null);
     }
-    const rows = returning<SourceRow>(
+    const rows = returningRows<SourceRow>(
       await m.query(
         `UPDATE source SET ${[...sets, ...SPEC_CHANGED].join(', ')}
          WHERE tenant_id = $1 AND name = $2
@@ -277,7 +281,7 @@ export class SourceRepository {
     suspended: boolean,
   ): Promise<Source | undefined> {
     // Resuming makes the source due at once.
-    const rows = returning<SourceRow>(
+    const rows = returningRows<SourceRow>(
       await this.dataSource.query(
         `UPDATE source SET suspended = $3, updated_at = now(),
                 next_fetch_at = CASE WHEN $3 THEN next_fetch_at ELSE now() END
@@ -294,7 +298,7 @@ export class SourceRepository {
    * (refresh_requested_at) so that the fetch's completion schedules another one.
    */
   async requestRefresh(tenantId: string, name: string): Promise<Source | undefined> {
-    const rows = returning<SourceRow>(
+    const rows = returningRows<SourceRow>(
       await this.dataSource.query(
         `UPDATE source SET refresh_requested_at = clock_timestamp(),
                 next_fetch_at = least(next_fetch_at, now())
@@ -306,9 +310,37 @@ export class SourceRepository {
     return rows[0] === undefined ? undefined : toSource(rows[0]);
   }
 
+  /**
+   * Asks for a fetch because a replica could not serve the recorded revision (the
+   * repository moved on). Only while that revision is still the recorded one, no
+   * fetch runs or is already asked for, the source is not backing off after a
+   * failure, and its last fetch is not recent: one stale reader cannot chain
+   * fetches or override a backoff, and a repository whose index changes on every
+   * request costs at most one extra fetch per half minute.
+   */
+  async requestRefreshOfStale(
+    tenantId: string,
+    id: string,
+    recordedRevision: string | null,
+  ): Promise<boolean> {
+    const rows = returningRows<{ id: string }>(
+      await this.dataSource.query(
+        `UPDATE source SET refresh_requested_at = clock_timestamp(),
+                next_fetch_at = least(next_fetch_at, now())
+         WHERE tenant_id = $1 AND id = $2 AND revision IS NOT DISTINCT FROM $3
+           AND NOT suspended AND lease_owner IS NULL AND failure_count = 0
+           AND (refresh_requested_at IS NULL OR refresh_requested_at < last_fetch_at)
+           AND (last_fetch_at IS NULL OR last_fetch_at < now() - interval '30 seconds')
+         RETURNING id`,
+        [tenantId, id, recordedRevision],
+      ),
+    );
+    return rows.length === 1;
+  }
+
   /** Deletes every source of a tenant; fails on a foreign key while a release still uses one. */
   async deleteAllOfTenant(tenantId: string): Promise<number> {
-    return returning<{ id: string }>(
+    return returningRows<{ id: string }>(
       await this.dataSource.query('DELETE FROM source WHERE tenant_id = $1 RETURNING id', [
         tenantId,
       ]),
@@ -316,7 +348,7 @@ export class SourceRepository {
   }
 
   async delete(tenantId: string, name: string): Promise<Source | undefined> {
-    const rows = returning<SourceRow>(
+    const rows = returningRows<SourceRow>(
       await this.dataSource.query(
         `DELETE FROM source WHERE tenant_id = $1 AND name = $2 RETURNING ${PUBLIC_COLUMNS}`,
         [tenantId, name],
@@ -339,7 +371,7 @@ export class SourceRepository {
     if (limit <= 0) {
       return [];
     }
-    const rows = returning<SourceRow & { credentials_ciphertext: string | null }>(
+    const rows = returningRows<SourceRow & { credentials_ciphertext: string | null }>(
       await this.dataSource.query(
         `UPDATE source s
             SET lease_owner = $1,
@@ -398,7 +430,7 @@ export class SourceRepository {
         sets = `failure_count = failure_count + 1`;
         break;
     }
-    const rows = returning<{ id: string }>(
+    const rows = returningRows<{ id: string }>(
       await this.dataSource.query(
         `UPDATE source
             SET ${sets},

@@ -1,3 +1,4 @@
+import type { Condition, ConditionStatus } from 'src/common/conditions/conditions';
 import type { GitReference } from 'src/modules/sources/git/git-reference';
 import type { GitCredentials } from 'src/modules/sources/git/git-session';
 
@@ -13,17 +14,11 @@ export const SOURCE_CREDENTIALS_KINDS = ['basic', 'token', 'ssh'] as const;
 export type SourceCredentialsKind = (typeof SOURCE_CREDENTIALS_KINDS)[number];
 
 export type SourceConditionType = 'Ready' | 'FetchFailed';
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
+export type { ConditionStatus };
 
 /** A Kubernetes-style condition. The message never contains credentials. */
-export interface SourceCondition {
-  type: SourceConditionType;
-  status: ConditionStatus;
-  /** PascalCase, e.g. `Succeeded`, `AuthenticationFailed`. */
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-}
+/** A source's condition, set through the one setter in `common/conditions`. */
+export type SourceCondition = Condition<SourceConditionType>;
 
 /** Condition reasons of the Source's own making (fetch failures use the fetch error codes). */
 export const SourceReason = {
@@ -104,4 +99,4 @@ export type FetchOutcome =
       readonly nextFetchInSeconds: number;
     };
 
-export const sourceCredentialsAad = (sourceId: string): string => `source:${sourceId}:credentials`;
+export { sourceCredentialsAad } from 'src/common/vault/sealed-columns';

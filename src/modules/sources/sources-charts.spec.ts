@@ -54,7 +54,12 @@ function helmSource(overrides: Partial<Source> = {}): Source {
   };
 }
 
-function setup(source: Source, cachedDigest: string | undefined, chartCached = false) {
+function setup(
+  source: Source,
+  cachedDigest: string | undefined,
+  chartCached = false,
+  fetchedDigest = NEWER,
+) {
   const index = (digest: string) => ({
     index: INDEX,
     digest,
@@ -65,7 +70,7 @@ function setup(source: Source, cachedDigest: string | undefined, chartCached = f
     cachedIndex: vi.fn(() =>
       Promise.resolve(cachedDigest === undefined ? undefined : index(cachedDigest)),
     ),
-    fetchIndex: vi.fn(() => Promise.resolve({ ...index(NEWER), notModified: false })),
+    fetchIndex: vi.fn(() => Promise.resolve({ ...index(fetchedDigest), notModified: false })),
     downloadChart: vi.fn((_request: unknown, chart: { name: string; version: string }) =>
       Promise.resolve(stored(chart)),
     ),
@@ -76,17 +81,20 @@ function setup(source: Source, cachedDigest: string | undefined, chartCached = f
   const repo = {
     findById: vi.fn(() => Promise.resolve(source)),
     findCredentials: vi.fn(() => Promise.resolve(null)),
+    requestRefresh: vi.fn(() => Promise.resolve(source)),
+    requestRefreshOfStale: vi.fn(() => Promise.resolve(true)),
   };
+  const scheduler = { kick: vi.fn() };
   const sut = new SourcesService(
     repo as unknown as SourceRepository,
     {} as SourceCredentialsCodec,
-    {} as SourceScheduler,
+    scheduler satisfies Partial<SourceScheduler> as Partial<SourceScheduler> as SourceScheduler,
     {} as GitFetcher,
     {} as ArtifactStore,
     loadConfig({}),
     helm as unknown as HelmRepositoryClient,
   );
-  return { sut, helm, repo };
+  return { sut, helm, repo, scheduler };
 }
 
 const stored = (chart: { name: string; version: string }): HelmChartResult =>
@@ -119,10 +127,43 @@ describe('SourcesService charts', () => {
   });
 
   it('fetches the index when this replica has none or another revision', async () => {
-    const { sut, helm } = setup(helmSource(), undefined);
+    const { sut, helm } = setup(helmSource(), undefined, false, RECORDED);
     await sut.getChart('tenant-1', 'src-1', 'web');
     expect(helm.fetchIndex).toHaveBeenCalledOnce();
     expect(helm.downloadChart.mock.calls[0]?.[1]).toMatchObject({ version: '2.0.0' });
+  });
+
+  it('never resolves from an index newer than the recorded revision: ArtifactNotReady and a refresh', async () => {
+    const { sut, helm, repo, scheduler } = setup(helmSource(), NEWER, true, NEWER);
+    await expect(sut.getChart('tenant-1', 'src-1', 'web')).rejects.toMatchObject({
+      code: 'ArtifactNotReady',
+      message: expect.stringContaining('newer than its recorded revision'),
+    });
+    expect(helm.fetchIndex).toHaveBeenCalledOnce();
+    expect(helm.cachedChart).not.toHaveBeenCalled();
+    expect(helm.downloadChart).not.toHaveBeenCalled();
+    expect(repo.requestRefreshOfStale).toHaveBeenCalledWith(
+      'tenant-1',
+      'src-1',
+      helmSource().status.revision,
+    );
+    expect(scheduler.kick).toHaveBeenCalledOnce();
+
+    // Asked once: until the source records another revision, this replica answers
+    // at once, without credentials, another index fetch or another refresh.
+    await expect(sut.getChart('tenant-1', 'src-1', 'web')).rejects.toMatchObject({
+      code: 'ArtifactNotReady',
+    });
+    expect(helm.fetchIndex).toHaveBeenCalledOnce();
+    expect(repo.findCredentials).toHaveBeenCalledOnce();
+    expect(repo.requestRefreshOfStale).toHaveBeenCalledOnce();
+
+    const suspended = setup(helmSource({ suspended: true }), undefined, false, NEWER);
+    await expect(suspended.sut.getChart('tenant-1', 'src-1', 'web')).rejects.toMatchObject({
+      code: 'ArtifactNotReady',
+    });
+    expect(suspended.repo.requestRefreshOfStale).not.toHaveBeenCalled();
+    expect(suspended.helm.downloadChart).not.toHaveBeenCalled();
   });
 
   it('gives a release on a helm source the chart archive as chart path (range defaults to *)', async () => {

@@ -16,7 +16,7 @@ import {
   toSourceDto,
 } from 'src/modules/sources/source.mapper';
 import { SourcesService } from 'src/modules/sources/sources.service';
-import { type TenantScope, TenantScopePipe } from 'src/modules/sources/tenant-scope.pipe';
+import { type TenantScope, TenantScopePipe } from 'src/common/api/tenant-scope.pipe';
 import { ApiErrorResponses } from 'src/common/api/api-errors';
 import { PageQueryDto } from 'src/common/api/page-query.dto';
 

@@ -75,3 +75,7 @@ export function isSourceFetchError(
 ): error is SourceFetchError {
   return error instanceof SourceFetchError && (code === undefined || error.code === code);
 }
+
+/** Names the one setting that would accept plain http://, so an operator knows the way in. */
+export const PLAIN_HTTP_REFUSED =
+  'plain http:// is refused (content and credentials would travel unencrypted); use https://, or set SOURCE_ALLOW_HTTP=true to accept it';

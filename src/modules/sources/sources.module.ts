@@ -4,7 +4,6 @@ import { APP_CONFIG, type AppConfig } from 'src/common/config/config';
 import { EventsModule } from 'src/modules/events/events.module';
 import { SOURCES_ENGINE_PROVIDERS } from 'src/modules/sources/sources-engine.providers';
 import { SourceCredentialsCodec } from 'src/modules/sources/source-credentials.codec';
-import { SourceRevisionEvents } from 'src/modules/sources/source-revision.events';
 import { SourceScheduler } from 'src/modules/sources/source-scheduler';
 import { SourceReconciler } from 'src/modules/sources/source.reconciler';
 import { SourceRepository } from 'src/modules/sources/source.repository';
@@ -16,7 +15,7 @@ import {
   type SourcesOptions,
 } from 'src/modules/sources/sources.options';
 import { SourcesService } from 'src/modules/sources/sources.service';
-import { TenantScopePipe } from 'src/modules/sources/tenant-scope.pipe';
+import { TenantScopePipe } from 'src/common/api/tenant-scope.pipe';
 import { TenantsModule } from 'src/tenants/tenants.module';
 
 export function sourcesOptionsFromConfig(config: AppConfig): SourcesOptions {
@@ -35,7 +34,7 @@ export function sourcesOptionsFromConfig(config: AppConfig): SourcesOptions {
 
 /**
  * Sources: the API, the fetch scheduler and the artifact cache. Exports
- * SourcesService (getArtifact, getReleaseArtifact, getChart) and SourceRevisionEvents for the reconcile engine.
+ * SourcesService (getReleaseArtifact, releaseArtifactOf, getChart); publishes SourceRevisionChanged.
  */
 @Module({
   imports: [TenantsModule, EventsModule],
@@ -45,13 +44,12 @@ export function sourcesOptionsFromConfig(config: AppConfig): SourcesOptions {
     ...SOURCES_ENGINE_PROVIDERS,
     SourceRepository,
     SourceCredentialsCodec,
-    SourceRevisionEvents,
     SourceMetrics,
     SourceReconciler,
     SourceScheduler,
     SourcesService,
     TenantScopePipe,
   ],
-  exports: [SourcesService, SourceRevisionEvents],
+  exports: [SourcesService],
 })
 export class SourcesModule {}

@@ -8,7 +8,11 @@ import { parseCaBundle } from 'src/modules/sources/ca-bundle';
 import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
 import { validateReference } from 'src/modules/sources/git/git-reference';
 import { parseGitUrl } from 'src/modules/sources/git/git-url';
-import { resolveChartVersion } from 'src/modules/sources/helm/helm-index';
+import {
+  type HelmChartVersion,
+  type HelmIndex,
+  resolveChartVersion,
+} from 'src/modules/sources/helm/helm-index';
 import {
   type HelmChartResult,
   HelmRepositoryClient,
@@ -30,10 +34,11 @@ import type {
   SourceSpec,
 } from 'src/modules/sources/source.types';
 import { SourceError } from 'src/modules/sources/sources-api.errors';
-import { isSourceFetchError } from 'src/modules/sources/sources.errors';
-import { hostRefusal } from 'src/modules/sources/url-policy';
+import { isSourceFetchError, PLAIN_HTTP_REFUSED } from 'src/modules/sources/sources.errors';
+import { hostRefusal } from 'src/common/net/address-policy';
 import { isUniqueViolation } from 'src/common/database/db-errors';
 import { decodeContinueToken, filterDigest, type Page, toPage } from 'src/common/api/pagination';
+import type { TenantRowId } from 'src/common/database/tenant-row-ids';
 
 /** What the reconcile engine renders from: a revision and its read-only directory. */
 export interface SourceArtifact {
@@ -47,8 +52,8 @@ export interface SourceArtifact {
 
 /**
  * A chart from a helm source: an artifact directory holding one verified chart archive
- * and nothing else. Rendering relies on that shape to read a release's valuesFiles from
- * inside the chart.
+ * and nothing else. The reconciler tells rendering so (`fromHelmRepository`), which then
+ * reads a release's valuesFiles from inside the chart.
  */
 export interface ChartArtifact extends SourceArtifact {
   /** `<version>@sha256:<archive digest>`. */
@@ -60,6 +65,8 @@ export interface ChartArtifact extends SourceArtifact {
 /** What a release renders from; `chartPath` (relative to `dir`) is set for charts of helm sources. */
 export interface ReleaseArtifact extends SourceArtifact {
   readonly chartPath?: string;
+  /** Set by the Helm-repository branch: the chart is a packaged archive, not a folder in Git. */
+  readonly fromHelmRepository?: true;
 }
 
 /**
@@ -69,6 +76,12 @@ export interface ReleaseArtifact extends SourceArtifact {
 @Injectable()
 export class SourcesService {
   private readonly logger = new Logger(SourcesService.name);
+  /**
+   * Helm sources whose recorded index this replica found the repository no longer
+   * serves, with that recorded revision: until the source records another one,
+   * their charts answer ArtifactNotReady at once (no credentials, fetch or write).
+   */
+  private readonly staleIndexes = new Map<string, string | null>();
 
   constructor(
     private readonly sources: SourceRepository,
@@ -113,9 +126,9 @@ export class SourcesService {
     return source;
   }
 
-  /** Sources by id across tenants, for the reconcile worker's batch; callers check the tenant. */
-  async getByIds(ids: readonly string[]): Promise<Map<string, Source>> {
-    const found = await this.sources.findByIds([...new Set(ids)]);
+  /** Sources of several tenants by id, each id with its tenant, for the reconcile worker's batch. */
+  async getByTenantRowIds(keys: readonly TenantRowId[]): Promise<Map<string, Source>> {
+    const found = await this.sources.findByTenantRowIds(keys);
     return new Map(found.map((s) => [s.id, s]));
   }
 
@@ -231,14 +244,10 @@ export class SourcesService {
   }
 
   /**
-   * The current artifact of a source, for rendering. Served from this replica's cache;
-   * when another replica fetched it (or the cache dropped it) the recorded commit is
-   * fetched here, so every replica renders exactly the recorded revision.
+   * The current artifact of a git source, for rendering. Served from this replica's
+   * cache; when another replica fetched it (or the cache dropped it) the recorded
+   * commit is fetched here, so every replica renders exactly the recorded revision.
    */
-  async getArtifact(tenantId: string, sourceId: string): Promise<SourceArtifact> {
-    return this.artifactOf(await this.getById(tenantId, sourceId));
-  }
-
   private async artifactOf(source: Source): Promise<SourceArtifact> {
     const revision = source.status.revision;
     if (revision === null || source.kind !== 'git' || source.reference === null) {
@@ -284,7 +293,7 @@ export class SourcesService {
     return this.releaseArtifactOf(await this.getById(tenantId, sourceId), helm);
   }
 
-  /** `getReleaseArtifact` for a source already loaded (see `getByIds`). */
+  /** `getReleaseArtifact` for a source already loaded (see `getByTenantRowIds`). */
   async releaseArtifactOf(
     source: Source,
     helm: { readonly chart: string; readonly version?: string } | null,
@@ -299,7 +308,7 @@ export class SourcesService {
       );
     }
     const chart = await this.chartOf(source, helm.chart, helm.version ?? '*');
-    return { ...chart, chartPath: chart.archive };
+    return { ...chart, chartPath: chart.archive, fromHelmRepository: true };
   }
 
   /**
@@ -330,6 +339,7 @@ export class SourcesService {
     // already cached need no request, so no credentials are read or decrypted for them.
     let index = await this.helm.cachedIndex(helmRequest(source, undefined));
     if (index?.digest === source.status.revision) {
+      this.staleIndexes.delete(source.id);
       const cached = await this.helm.cachedChart(
         helmRequest(source, undefined),
         resolveChartVersion(index.index, name, range),
@@ -337,16 +347,82 @@ export class SourcesService {
       if (cached !== undefined) {
         return toChartArtifact(cached);
       }
+    } else if (this.staleIndexes.get(source.id) === source.status.revision) {
+      throw staleIndex(source);
     }
     // The source's CA applies to the index and to the chart download alike.
     const request = helmRequest(source, await this.openCredentials(source));
     if (index?.digest !== source.status.revision) {
-      // Fetched by another replica, or the repository moved on since: the newest index wins.
+      // Fetched by another replica: the repository usually still serves the recorded index.
       index = await this.helm.fetchIndex(request);
+      if (index.digest !== source.status.revision) {
+        // The repository moved on and the old index cannot be asked for: rendering the
+        // newest would deploy a revision nobody recorded. Ask the source, once, to
+        // record it, and wait for that.
+        this.staleIndexes.set(source.id, source.status.revision);
+        if (
+          !source.suspended &&
+          (await this.sources.requestRefreshOfStale(
+            source.tenantId,
+            source.id,
+            source.status.revision,
+          ))
+        ) {
+          this.scheduler.kick();
+        }
+        throw staleIndex(source);
+      }
+      this.staleIndexes.delete(source.id);
     }
     return toChartArtifact(
       await this.helm.downloadChart(request, resolveChartVersion(index.index, name, range)),
     );
+  }
+
+  /**
+   * A chart dependency (Chart.yaml `dependencies`) of a tenant's chart: from its `https://`
+   * Helm repository, through the outbound address policy, with the credentials and CA of
+   * the tenant's helm source of the same URL if there is one (the first by name), else
+   * anonymously. Resolved against this replica's cached index and served from the chart
+   * cache when both hold it, so a render of an unchanged chart makes no request; otherwise
+   * the index is fetched and the archive downloaded once, verified by the index digest.
+   */
+  async fetchChartDependency(
+    tenantId: string,
+    dependency: { readonly name: string; readonly repository: string; readonly version: string },
+  ): Promise<{ archivePath: string; version: string }> {
+    const { name, repository, version } = dependency;
+    if (repository.startsWith('oci://')) {
+      throw new SourceError(
+        'SourceKindMismatch',
+        'OCI registries are not supported for chart dependencies; vendor the chart into charts/',
+      );
+    }
+    if (repository.startsWith('@') || repository.startsWith('alias:')) {
+      throw new SourceError(
+        'SourceKindMismatch',
+        'repository aliases need a local Helm repository config; name the repository URL',
+      );
+    }
+    const trimmed = repository.replace(/\/+$/, '');
+    const [source] = await this.sources.findHelmByUrls(tenantId, [trimmed, `${trimmed}/`]);
+    const spec = source ?? { url: repository, timeoutSeconds: 60, caCertificate: null };
+    const anonymous = helmRequest(spec, undefined);
+    const cachedIndex = await this.helm.cachedIndex(anonymous);
+    if (cachedIndex !== undefined) {
+      const chart = tryResolve(cachedIndex.index, name, version);
+      const cached = chart && (await this.helm.cachedChart(anonymous, chart));
+      if (cached) {
+        return { archivePath: cached.archivePath, version: cached.chart.version };
+      }
+    }
+    const request = helmRequest(spec, source && (await this.openCredentials(source)));
+    const index = await this.helm.fetchIndex(request);
+    const fetched = await this.helm.downloadChart(
+      request,
+      resolveChartVersion(index.index, name, version),
+    );
+    return { archivePath: fetched.archivePath, version: fetched.chart.version };
   }
 
   private async openCredentials(source: Source): Promise<SourceCredentials | undefined> {
@@ -458,7 +534,10 @@ function helmUrlProblem(raw: string, allowHttp: boolean): string | undefined {
   } catch {
     return 'must be an https:// URL';
   }
-  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+  if (url.protocol === 'http:' && !allowHttp) {
+    return PLAIN_HTTP_REFUSED;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     return allowHttp ? 'must be an https:// or http:// URL' : 'must be an https:// URL';
   }
   if (url.username !== '' || url.password !== '') {
@@ -474,4 +553,20 @@ function toChartArtifact(chart: HelmChartResult): ChartArtifact {
     digest: chart.artifact.digest,
     archive: basename(chart.archivePath),
   };
+}
+
+function staleIndex(source: Source): InstanceType<typeof SourceError> {
+  return new SourceError(
+    'ArtifactNotReady',
+    `Source "${source.name}" serves an index newer than its recorded revision; the chart resolves once the source records it`,
+  );
+}
+
+/** The chart version a cached index offers for a range, or undefined when it offers none. */
+function tryResolve(index: HelmIndex, name: string, range: string): HelmChartVersion | undefined {
+  try {
+    return resolveChartVersion(index, name, range);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from 'src/common/config/config';
 import type { LeaseRepository } from 'src/common/database/lease.repository';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
+import { PeriodicJobs } from 'src/common/coordination/periodic-jobs';
+import { TestClock } from 'test/support/coordination/test-clock';
 import type { GrantIndexRepository } from 'src/modules/identity/onboarding/grant-index.repository';
 import { GrantOnboardingService } from 'src/modules/identity/onboarding/grant-onboarding.service';
-import { KubeApiClient } from 'src/modules/reconciler/kube/kube-api.client';
+import { KubeApiClient } from 'src/common/kube/kube-api.client';
 import type { KubeObject } from 'src/modules/reconciler/kube/kube.types';
 import type { Grant } from 'src/tenants/grants/grant.types';
 import type { GrantsService } from 'src/tenants/grants/grants.service';
@@ -23,7 +26,7 @@ const grant: Grant = {
   clusterName: 'drift-1',
   namespaces: ['apps-d', 'jobs-d'],
   serviceAccountName: `gitfleet-${TENANT}`,
-  allowClusterScoped: true,
+  clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole'],
   createdAt: new Date(0),
   updatedAt: new Date(0),
 };
@@ -64,15 +67,20 @@ describe('onboarding resync reads first and writes only what drifted', () => {
       {
         getById: () => Promise.resolve({ name: TENANT, deletionRequestedAt: null }),
       } as unknown as TenantsService,
-      {
-        tryAcquire: (name: string, holder: string) => Promise.resolve({ name, holder }),
-      } as unknown as LeaseRepository,
+      new DomainEventBus(),
+      new PeriodicJobs(
+        {
+          tryAcquire: (name: string, holder: string) => Promise.resolve({ name, holder }),
+        } as unknown as LeaseRepository,
+        new TestClock(),
+        'replica-a',
+      ),
     );
     await sut.sync(grant);
   });
 
   afterAll(async () => {
-    sut?.onModuleDestroy();
+    await sut?.onModuleDestroy();
     api?.close();
     await sim?.stop();
   });

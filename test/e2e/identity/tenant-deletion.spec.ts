@@ -17,23 +17,14 @@ describe('deleting a tenant with cascade cleans up what it put in its clusters',
       ...CLUSTERS.map((name) => ({ name, labels: { tier: 'del' } })),
       { name: SPARE, labels: { tier: 'spare' } },
     ],
+    // The default GITFLEET_TENANT_CLUSTER_ROLE: the clusters' aggregated bootstrap `admin`.
     namespaces: ['apps-a'],
-    // kube-sim's bootstrap `admin` role is not fully aggregated; bind a role of our own.
-    appEnv: { GITFLEET_TENANT_CLUSTER_ROLE: 'tenant-e2e' },
   });
   let repo: TestRepository;
   let db: Client;
 
   beforeAll(async () => {
     await fleet.start();
-    for (const c of [...CLUSTERS, SPARE]) {
-      fleet.cluster(c).seed({
-        apiVersion: RBAC,
-        kind: 'ClusterRole',
-        metadata: { name: 'tenant-e2e' },
-        rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
-      });
-    }
     repo = await fleet.repos.createRepository('del');
     await repo.commit({
       'a/cm.json': configMap('a-config', { team: 'a' }),
@@ -122,7 +113,12 @@ describe('deleting a tenant with cascade cleans up what it put in its clusters',
   it('prunes the releases as the tenant, then offboards its grants, then the tenant is gone', async () => {
     const tenant = fleet.tenant;
     // Cluster-scoped rights on one cluster, so offboarding has a ClusterRole and binding to remove.
-    ok(await api('PATCH', `/clusters/del-1/grants/${tenant}`, { allowClusterScoped: true }), 200);
+    ok(
+      await api('PATCH', `/clusters/del-1/grants/${tenant}`, {
+        clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole'],
+      }),
+      200,
+    );
     await deployRelease(tenant, 'web', 'a', 'apps-a');
     for (const c of CLUSTERS) {
       expect(configMaps(fleet.cluster(c), 'apps-a')).toEqual(

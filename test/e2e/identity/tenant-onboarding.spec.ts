@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Applier } from 'src/modules/reconciler/kube/applier.service';
-import { KubeApiClient } from 'src/modules/reconciler/kube/kube-api.client';
+import { KubeApiClient } from 'src/common/kube/kube-api.client';
 import { SystemKubeClock } from 'src/modules/reconciler/kube/kube-clock';
 import type { KubeObject } from 'src/modules/reconciler/kube/kube.types';
 import { LiveReader } from 'src/modules/reconciler/kube/live-reader';
@@ -26,10 +26,8 @@ const clusterRoleBinding = (name: string, sa: string, ns: string): KubeObject =>
 describe('tenant onboarding in workload clusters and the two layers of isolation', () => {
   const fleet = new FleetHarness({
     clusters: [{ name: 'onb-1', labels: { tier: 'onb' } }],
+    // The default GITFLEET_TENANT_CLUSTER_ROLE: the cluster's aggregated bootstrap `admin`.
     namespaces: ['apps-a'],
-    // kube-sim's bootstrap `admin` ClusterRole aggregates only one level deep (its
-    // `edit` part stays empty), so the tests bind a role of their own.
-    appEnv: { GITFLEET_TENANT_CLUSTER_ROLE: 'tenant-e2e' },
   });
   const tenantB = `team-b-${randomBytes(3).toString('hex')}`;
   const saB = `gitfleet-${tenantB}`;
@@ -45,12 +43,6 @@ describe('tenant onboarding in workload clusters and the two layers of isolation
   beforeAll(async () => {
     await fleet.start();
     cluster = fleet.cluster('onb-1');
-    cluster.seed({
-      apiVersion: RBAC,
-      kind: 'ClusterRole',
-      metadata: { name: 'tenant-e2e' },
-      rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
-    });
     // gitfleet's own identity in the cluster (what the registry's kubeconfig holds).
     admin = new KubeApiClient({
       server: cluster.url,
@@ -108,7 +100,7 @@ describe('tenant onboarding in workload clusters and the two layers of isolation
       expect(rb.roleRef).toEqual({
         apiGroup: 'rbac.authorization.k8s.io',
         kind: 'ClusterRole',
-        name: 'tenant-e2e',
+        name: 'admin',
       });
       expect(rb.subjects).toEqual([{ kind: 'ServiceAccount', name: saB, namespace: 'apps-b' }]);
       const managers = (rb.metadata.managedFields as { manager: string }[]).map((m) => m.manager);
@@ -203,7 +195,7 @@ describe('tenant onboarding in workload clusters and the two layers of isolation
   it('adds cluster-scoped rights only while the grant allows them', async () => {
     const name = `gitfleet-${fleet.tenant}-cluster-scoped`;
     const on = await fleet.api('PATCH', `/clusters/onb-1/grants/${fleet.tenant}`, {
-      allowClusterScoped: true,
+      clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole'],
     });
     expect(on.status, on.text).toBe(200);
     const crb = await fleet.eventually(

@@ -6,12 +6,12 @@ import { GitFetcher } from 'src/modules/sources/git/git-fetcher';
 import { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
 import { HttpClient } from 'src/modules/sources/ports/http-client';
 import { Clock } from 'src/modules/sources/ports/clock';
-import { HostResolver } from 'src/modules/sources/ports/host-resolver';
+import { HostResolver } from 'src/common/net/host-resolver';
 import {
   ProcessRunner,
   type ProcessResult,
   type ProcessRunOptions,
-} from 'src/modules/sources/ports/process-runner';
+} from 'src/common/process/process-runner';
 import { defaultSourcesOptions, type SourcesOptions } from 'src/modules/sources/sources.options';
 
 export interface RecordedProcess {

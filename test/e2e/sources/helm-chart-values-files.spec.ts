@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessRunner } from 'src/modules/rendering/process-runner';
+import { ToolRunner } from 'src/modules/rendering/tool-runner';
 import { RenderingError } from 'src/modules/rendering/rendering.errors';
 import { defaultRenderingOptions } from 'src/modules/rendering/rendering.options';
 import { RenderingService } from 'src/modules/rendering/rendering.service';
@@ -66,7 +66,7 @@ describe('valuesFiles of a chart from a Helm repository: files shipped inside th
     chart = await client.fetchChart({ url: repo.url() }, 'shop', '1.0.0');
     scratch = await mkdtemp(join(tmpdir(), 'gitfleet-chart-values-'));
     const options = defaultRenderingOptions({ tempRoot: scratch, helmPath: HELM_PATH });
-    sut = new RenderingService(options, new ProcessRunner(options));
+    sut = new RenderingService(options, new ToolRunner(options));
   });
   afterAll(async () => {
     await repo.close();
@@ -75,13 +75,18 @@ describe('valuesFiles of a chart from a Helm repository: files shipped inside th
   });
 
   // What the reconcile engine hands over for a helm source's chart.
-  const request = (valuesFiles: string[], values?: Record<string, unknown>): RenderRequest => ({
+  const request = (
+    valuesFiles: string[],
+    values?: Record<string, unknown>,
+    fromHelmRepository = true,
+  ): RenderRequest => ({
     artifactRoot: chart.artifact.path,
     release: {
       path: '',
       kind: 'helm',
       helm: {
         chartPath: basename(chart.archivePath),
+        fromHelmRepository,
         valuesFiles,
         ...(values === undefined ? {} : { values }),
         releaseName: 'shop',
@@ -176,14 +181,14 @@ describe('valuesFiles of a chart from a Helm repository: files shipped inside th
     await mkdir(join(gitLike, 'env'), { recursive: true });
     await copyFile(chart.archivePath, join(gitLike, basename(chart.archivePath)));
     await writeFile(join(gitLike, 'env', 'prod.yaml'), 'tier: from-repo\n');
-    const base = request(['env/prod.yaml']);
+    const base = request(['env/prod.yaml'], undefined, false);
     const result = await sut.render({ ...base, artifactRoot: gitLike });
     expect(result.objects.find((o) => o.kind === 'ConfigMap')?.data).toMatchObject({
       tier: 'from-repo',
     });
     // A path only the chart holds is not looked up there for such an artifact.
     await expect(
-      sut.render({ ...request(['values-prod.yaml']), artifactRoot: gitLike }),
+      sut.render({ ...request(['values-prod.yaml'], undefined, false), artifactRoot: gitLike }),
     ).rejects.toMatchObject({ code: 'InvalidInput', message: /does not exist in the artifact/ });
   });
 });

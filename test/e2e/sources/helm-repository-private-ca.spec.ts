@@ -5,7 +5,7 @@ import {
   type HelmRepositoryRequest,
 } from 'src/modules/sources/helm/helm-repository.client';
 import { Clock } from 'src/modules/sources/ports/clock';
-import { HostResolver } from 'src/modules/sources/ports/host-resolver';
+import { HostResolver } from 'src/common/net/host-resolver';
 import { HttpClient } from 'src/modules/sources/ports/http-client';
 import { SourceErrorCode, SourceFetchError } from 'src/modules/sources/sources.errors';
 import {

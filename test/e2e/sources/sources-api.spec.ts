@@ -297,6 +297,31 @@ describe('sources API: the built service, PostgreSQL and a real git server', () 
     );
   });
 
+  it('answers 400 for an insecure scheme, naming the setting that would allow it', async () => {
+    const refusals: [string, string, RegExp][] = [
+      ['git', 'http://git.example.com/org/repo.git', /set SOURCE_ALLOW_HTTP=true to accept it/],
+      ['helm', 'http://charts.example.com/', /set SOURCE_ALLOW_HTTP=true to accept it/],
+      [
+        'git',
+        'git://git.example.com/org/repo.git',
+        /no setting allows it; use https:\/\/ or ssh:\/\//,
+      ],
+    ];
+    for (const [kind, url, message] of refusals) {
+      const res = await api('POST', `/tenants/${tenant}/sources`, {
+        name: 'insecure',
+        kind,
+        url,
+        ...(kind === 'git' ? { reference: { branch: 'main' } } : {}),
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.details).toEqual([
+        expect.objectContaining({ field: 'url', message: expect.stringMatching(message) }),
+      ]);
+      expect((await api('GET', `/tenants/${tenant}/sources/insecure`)).status).toBe(404);
+    }
+  });
+
   it("answers 404 for unknown tenants and for another tenant's source", async () => {
     const other = `other-${randomBytes(3).toString('hex')}`;
     await createTenant(other);

@@ -1,6 +1,7 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { EventSeverity } from '../events.types';
 
-export type EventSeverity = 'info' | 'error';
+export type { EventSeverity };
 
 /**
  * Something that happened to an object: reconciled, failed, drift corrected,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { returningRows } from 'src/tenants/tenant.repository';
+import { returningRows } from 'src/common/database/returning-rows';
 
 export type TokenRole = 'owner' | 'editor' | 'viewer';
 

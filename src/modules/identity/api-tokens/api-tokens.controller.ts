@@ -5,38 +5,25 @@ import { CurrentPrincipal, CurrentTenantAccess } from 'src/common/auth/current-p
 import type { Principal, TenantAccess } from 'src/common/auth/principal';
 import { Audited } from 'src/modules/events/audit.decorator';
 import { ApiErrorResponses } from 'src/common/api/api-errors';
-import { TenantsService } from 'src/tenants/tenants.service';
-import type { ApiToken } from './api-token.repository';
+import { type TenantScope, TenantScopePipe } from 'src/common/api/tenant-scope.pipe';
 import { ApiTokensService } from './api-tokens.service';
 import {
-  ApiTokenDto,
   ApiTokenListDto,
   ApiTokenParamsDto,
   CreateApiTokenDto,
   CreatedApiTokenDto,
 } from './dto/api-token.dto';
-
-const toDto = (t: ApiToken): ApiTokenDto => ({
-  name: t.name,
-  role: t.role,
-  tokenPrefix: t.tokenPrefix,
-  createdBy: t.createdBy,
-  createdAt: t.createdAt,
-  expiresAt: t.expiresAt,
-  lastUsedAt: t.lastUsedAt,
-});
+import { toApiTokenDto } from './api-tokens.mapper';
 
 /** A tenant's API tokens for automation; managed by its owners. */
 @ApiTags('api-tokens')
 @ApiBearerAuth()
-@ApiParam({ name: 'tenant', description: 'Tenant name' })
+// The pipe resolves the name; the document keeps describing the path segment as a string.
+@ApiParam({ name: 'tenant', description: 'Tenant name', type: String })
 @Controller('tenants/:tenant/api-tokens')
 @Access({ kind: 'tenant', role: 'owner' })
 export class ApiTokensController {
-  constructor(
-    private readonly tokens: ApiTokensService,
-    private readonly tenants: TenantsService,
-  ) {}
+  constructor(private readonly tokens: ApiTokensService) {}
 
   @Post()
   @ApiOperation({ summary: 'Create an API token; the token is in this response only' })
@@ -52,22 +39,20 @@ export class ApiTokensController {
     changes: ['name', 'role', 'expiresInDays'],
   })
   async create(
-    @Param('tenant') tenant: string,
+    @Param('tenant', TenantScopePipe) tenant: TenantScope,
     @Body() body: CreateApiTokenDto,
     @CurrentPrincipal() principal: Principal,
     @CurrentTenantAccess() access: TenantAccess,
   ): Promise<CreatedApiTokenDto> {
-    const tenantId = await this.tenants.idOf(tenant);
-    const created = await this.tokens.create(tenantId, principal, access.role, body);
-    return { ...toDto(created.apiToken), token: created.token };
+    const created = await this.tokens.create(tenant.id, principal, access.role, body);
+    return { ...toApiTokenDto(created.apiToken), token: created.token };
   }
 
   @Get()
   @ApiOperation({ summary: 'List API tokens (never the tokens themselves)' })
   @ApiErrorResponses({ 403: 'Forbidden', 404: 'TenantNotFound' })
-  async list(@Param('tenant') tenant: string): Promise<ApiTokenListDto> {
-    const tenantId = await this.tenants.idOf(tenant);
-    return { items: (await this.tokens.list(tenantId)).map(toDto) };
+  async list(@Param('tenant', TenantScopePipe) tenant: TenantScope): Promise<ApiTokenListDto> {
+    return { items: (await this.tokens.list(tenant.id)).map(toApiTokenDto) };
   }
 
   @Delete(':name')
@@ -79,8 +64,10 @@ export class ApiTokensController {
     404: 'TenantNotFound, ApiTokenNotFound',
   })
   @Audited({ action: 'api-token.revoke', objectKind: 'ApiToken' })
-  async revoke(@Param() p: ApiTokenParamsDto): Promise<void> {
-    const tenantId = await this.tenants.idOf(p.tenant);
-    await this.tokens.revoke(tenantId, p.name);
+  async revoke(
+    @Param('tenant', TenantScopePipe) tenant: TenantScope,
+    @Param() p: ApiTokenParamsDto,
+  ): Promise<void> {
+    await this.tokens.revoke(tenant.id, p.name);
   }
 }

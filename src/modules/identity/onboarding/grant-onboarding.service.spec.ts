@@ -1,15 +1,22 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from 'src/common/config/config';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import type { LeaseRepository } from 'src/common/database/lease.repository';
-import type { KubeApi } from 'src/modules/reconciler/kube/kube-api.client';
+import { PeriodicJobs } from 'src/common/coordination/periodic-jobs';
+import { TestClock } from 'test/support/coordination/test-clock';
+import type { KubeApi } from 'src/common/kube/kube-api.client';
 import { refKey, refOf } from 'src/modules/reconciler/kube/kube-objects';
-import { KubeError } from 'src/modules/reconciler/kube/kube.errors';
+import { KubeError } from 'src/common/kube/kube.errors';
 import type { KubeObject, ObjectRef } from 'src/modules/reconciler/kube/kube.types';
 import type { Grant } from 'src/tenants/grants/grant.types';
-import type { GrantListener, GrantsService } from 'src/tenants/grants/grants.service';
+import { type GrantChange, GrantChanged } from 'src/tenants/grants/grants.events';
+import type { GrantsService } from 'src/tenants/grants/grants.service';
 import type { TenantsService } from 'src/tenants/tenants.service';
 import type { GrantIndexRepository } from './grant-index.repository';
 import { GrantOnboardingService } from './grant-onboarding.service';
+import { ClusterChanged } from 'src/clusters/clusters.events';
+import { GrantOnboarded } from 'src/modules/identity/identity.events';
+import { TenantAccessRefused } from 'src/modules/reconciler/reconciler.events';
 
 /**
  * An in-memory cluster: apply stores (refusing a binding's changed roleRef, as
@@ -96,7 +103,7 @@ const grantOf = (over: Partial<Grant> = {}): Grant => ({
   clusterName: 'prod',
   namespaces: ['apps', 'jobs'],
   serviceAccountName: 'gitfleet-team-a',
-  allowClusterScoped: false,
+  clusterScopedKinds: [],
   createdAt: new Date(0),
   updatedAt: new Date(0),
   ...over,
@@ -105,11 +112,12 @@ const grantOf = (over: Partial<Grant> = {}): Grant => ({
 function setup() {
   const kube = new FakeKube();
   let stored: Grant | undefined = grantOf();
-  let listener: GrantListener | undefined;
+  const bus = new DomainEventBus();
   let deletionRequestedAt: Date | null = null;
+  const grantFor = vi.fn(() => Promise.resolve(stored));
   const grants = {
-    grantFor: () => Promise.resolve(stored),
-    onGrantChange: (l: GrantListener) => (listener = l),
+    grantFor,
+    tenantIdsOnCluster: () => Promise.resolve(stored === undefined ? [] : ['t1']),
   } as unknown as GrantsService;
   const index = {
     allKeys: () =>
@@ -131,20 +139,67 @@ function setup() {
     () => Promise.resolve(kube.api()),
     index,
     tenants,
-    leases,
+    bus,
+    new PeriodicJobs(leases, new TestClock(), 'replica-a'),
   );
   sut.onModuleInit();
+  const onboarded: GrantOnboarded[] = [];
+  bus.subscribe(GrantOnboarded, (e) => {
+    onboarded.push(e);
+  });
   return {
     sut,
     kube,
+    bus,
+    onboarded,
+    grantFor,
     store: (g: Grant | undefined) => (stored = g),
     deleteTenant: () => (deletionRequestedAt = new Date()),
-    emit: (g: Grant, change: 'upserted' | 'revoked') => listener?.(g, change),
+    emit: (g: Grant, change: GrantChange) => bus.publish(new GrantChanged(change, g)),
+    /** Resolves once published events reached the service (its runs started). */
+    delivered: () => bus.idle(),
     takeLease: () => (leaseHolder = 'other-replica'),
   };
 }
 
 describe('GrantOnboardingService', () => {
+  it('re-onboards at once a cluster whose kubeconfig was replaced or that answers again, and says what it restored', async () => {
+    const { sut, kube, bus, onboarded, delivered } = setup();
+    bus.publish(new ClusterChanged('c1', 'prod', 'endpoint'));
+    await vi.waitFor(async () => {
+      await delivered();
+      expect(onboarded).toHaveLength(1);
+    });
+    expect(kube.names('RoleBinding')).toEqual(['apps/gitfleet-team-a', 'jobs/gitfleet-team-a']);
+    expect(onboarded[0]).toMatchObject({ tenantId: 't1', clusterId: 'c1', applied: 5 });
+
+    // The cluster comes back rebuilt empty.
+    kube.objects.clear();
+    bus.publish(new ClusterChanged('c1', 'prod', 'reachable'));
+    await vi.waitFor(async () => {
+      await delivered();
+      expect(onboarded).toHaveLength(2);
+    });
+    expect(kube.names('ServiceAccount')).toEqual(['apps/gitfleet-team-a']);
+    await sut.onModuleDestroy();
+  });
+
+  it('checks a grant whose target was refused, and announces nothing when all is in place', async () => {
+    const { sut, kube, bus, onboarded, delivered } = setup();
+    await sut.sync(grantOf());
+    await delivered();
+    onboarded.length = 0;
+    kube.lists.length = 0;
+    kube.calls.length = 0;
+    bus.publish(new TenantAccessRefused('t1', 'c1'));
+    await delivered();
+    await vi.waitFor(() => expect(kube.lists).toContain('ServiceAccount'));
+    await sut.onModuleDestroy();
+    expect(kube.lists.filter((k) => k === 'Namespace')).toHaveLength(1);
+    expect(kube.calls).toEqual([]);
+    expect(onboarded).toEqual([]);
+  });
+
   it('onboards on a grant change, to the grant as stored now', async () => {
     const { sut, kube, store } = setup();
     // The listener saw an older version; the stored grant has one namespace more.
@@ -156,22 +211,22 @@ describe('GrantOnboardingService', () => {
       'jobs/gitfleet-team-a',
     ]);
     expect(kube.names('ServiceAccount')).toEqual(['apps/gitfleet-team-a']);
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
 
   it('removes bindings of namespaces no longer granted, and cluster-scoped rights once disallowed', async () => {
     const { sut, kube, store } = setup();
-    store(grantOf({ allowClusterScoped: true }));
+    store(grantOf({ clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole'] }));
     await sut.sync(grantOf());
     expect(kube.names('ClusterRoleBinding')).toEqual(['/gitfleet-team-a-cluster-scoped']);
-    store(grantOf({ namespaces: ['apps'], allowClusterScoped: false }));
+    store(grantOf({ namespaces: ['apps'], clusterScopedKinds: [] }));
     await sut.sync(grantOf());
     expect(kube.names('RoleBinding')).toEqual(['apps/gitfleet-team-a']);
     expect(kube.names('ClusterRoleBinding')).toEqual([]);
     expect(kube.names('ClusterRole')).toEqual([]);
     // Namespaces are never deleted.
     expect(kube.names('Namespace')).toEqual(['/apps', '/jobs']);
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
 
   it('offboards a revoked grant: bindings and service account go, namespaces stay', async () => {
@@ -182,7 +237,7 @@ describe('GrantOnboardingService', () => {
     expect(kube.names('RoleBinding')).toEqual([]);
     expect(kube.names('ServiceAccount')).toEqual([]);
     expect(kube.names('Namespace')).toEqual(['/apps', '/jobs']);
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
 
   it('never deletes objects of another tenant or not managed by gitfleet', async () => {
@@ -204,20 +259,32 @@ describe('GrantOnboardingService', () => {
     store(undefined);
     await sut.sync(grantOf());
     expect(kube.names('RoleBinding')).toEqual(['apps/x-gitfleet-team-b', 'apps/x-team-a']);
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
 
   it('serializes runs per grant and survives a failing cluster (the periodic pass repairs)', async () => {
-    const { sut, kube, emit } = setup();
+    const { sut, kube, emit, delivered } = setup();
     kube.failNext = true;
-    emit(grantOf(), 'upserted');
-    emit(grantOf(), 'upserted');
+    emit(grantOf(), 'created');
+    emit(grantOf(), 'changed');
+    await delivered();
     await sut.sync(grantOf());
     expect(kube.names('RoleBinding')).toHaveLength(2);
     kube.objects.clear();
     await sut.resyncAll();
     expect(kube.names('RoleBinding')).toHaveLength(2);
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
+  });
+
+  it('reads each grant once per resync pass', async () => {
+    const { sut, kube, grantFor } = setup();
+    await sut.resyncAll();
+    expect(grantFor).toHaveBeenCalledOnce();
+    expect(kube.names('RoleBinding')).toHaveLength(2);
+    grantFor.mockClear();
+    await sut.resyncAll();
+    expect(grantFor).toHaveBeenCalledOnce();
+    await sut.onModuleDestroy();
   });
 
   it('runs the periodic resync only on the replica holding its lease', async () => {
@@ -226,12 +293,12 @@ describe('GrantOnboardingService', () => {
     await sut.resyncUnderLease();
     expect(kube.lists).toEqual([]);
     expect(kube.names('RoleBinding')).toEqual([]);
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
 
     const leader = setup();
     await leader.sut.resyncUnderLease();
     expect(leader.kube.names('RoleBinding')).toHaveLength(2);
-    leader.sut.onModuleDestroy();
+    await leader.sut.onModuleDestroy();
   });
 
   it('leaves the grants of a tenant being deleted alone until the deletion offboards them', async () => {
@@ -248,7 +315,7 @@ describe('GrantOnboardingService', () => {
     expect(kube.names('RoleBinding')).toEqual([]);
     expect(kube.names('ServiceAccount')).toEqual([]);
     expect(kube.names('Namespace')).toEqual(['/apps', '/jobs']);
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
 
   it('rejects an offboarding the cluster refused, so the caller keeps the grant', async () => {
@@ -262,14 +329,15 @@ describe('GrantOnboardingService', () => {
     kube.api = () => api;
     await sut.offboard(grantOf());
     expect(kube.names('RoleBinding')).toEqual([]);
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
   it('reads instead of writing when nothing drifted: one LIST per kind, no apply', async () => {
     const { sut, kube, store } = setup();
-    store(grantOf({ allowClusterScoped: true }));
+    store(grantOf({ clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole'] }));
     await sut.sync(grantOf());
     kube.calls.length = 0;
     kube.lists.length = 0;
+    kube.calls.length = 0;
     await sut.sync(grantOf());
     await sut.resyncAll();
     expect(kube.calls).toEqual([]);
@@ -279,7 +347,7 @@ describe('GrantOnboardingService', () => {
         ...['Namespace', 'RoleBinding', 'ClusterRoleBinding', 'ClusterRole', 'ServiceAccount'],
       ].sort(),
     );
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
 
   it('repairs exactly the objects that drifted or lost our labels', async () => {
@@ -298,7 +366,7 @@ describe('GrantOnboardingService', () => {
     kube.calls.length = 0;
     await sut.sync(grantOf());
     expect(kube.calls).toEqual([]);
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
 
   it('adopts a pre-existing namespace that lacks our labels', async () => {
@@ -313,7 +381,7 @@ describe('GrantOnboardingService', () => {
     expect(kube.objects.get('/Namespace//jobs')?.metadata.labels).toMatchObject({
       'gitfleet.dev/onboarded-tenant': 'team-a',
     });
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
 
   it('recreates a binding whose roleRef changed (immutable in the cluster)', async () => {
@@ -336,6 +404,6 @@ describe('GrantOnboardingService', () => {
         }
       ).name,
     ).not.toBe('old-role');
-    sut.onModuleDestroy();
+    await sut.onModuleDestroy();
   });
 });

@@ -1,12 +1,17 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { ClusterChanged } from 'src/clusters/clusters.events';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
-import { LeaseRepository } from 'src/common/database/lease.repository';
-import { isKubeError } from 'src/modules/reconciler/kube/kube.errors';
-import type { KubeApi } from 'src/modules/reconciler/kube/kube-api.client';
+import type { LeasedPeriodicJob } from 'src/common/coordination/leased-periodic-job';
+import { PeriodicJobs } from 'src/common/coordination/periodic-jobs';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
+import { isKubeError } from 'src/common/kube/kube.errors';
+import type { KubeApi } from 'src/common/kube/kube-api.client';
 import { refOf, refKey } from 'src/modules/reconciler/kube/kube-objects';
 import type { KubeObject } from 'src/modules/reconciler/kube/kube.types';
+import { TenantAccessRefused } from 'src/modules/reconciler/reconciler.events';
+import { GrantOnboarded } from 'src/modules/identity/identity.events';
 import type { Grant } from 'src/tenants/grants/grant.types';
+import { GrantChanged } from 'src/tenants/grants/grants.events';
 import { GrantsService } from 'src/tenants/grants/grants.service';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { GrantIndexRepository } from './grant-index.repository';
@@ -42,15 +47,21 @@ const RESYNC_LEASE = 'onboarding:resync';
  * the cluster-scoped role and the service account — never namespaces.
  * Grants of a tenant being deleted are left to `TenantDeletionService`, which
  * offboards them (`offboard`) once the tenant's releases are pruned.
+ * A cluster whose kubeconfig was replaced, that answers again after an outage,
+ * or where a target's apply was refused as if onboarding were missing, may be
+ * a new, empty cluster: its grants are checked at once, not at the next
+ * resync, and `GrantOnboarded` tells the reconciler when objects were restored.
  */
 @Injectable()
 export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
+  private unsubscribe: (() => void)[] = [];
   private readonly logger = new Logger(GrantOnboardingService.name);
   private readonly chains = new Map<string, Promise<void>>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
-  private readonly holder = randomUUID();
+  /** Grants with a check running; `again`: asked for once more meanwhile (one follow-up for a burst). */
+  private readonly checks = new Map<string, 'running' | 'again'>();
+  private readonly resyncJob: LeasedPeriodicJob;
   private closed = false;
-  private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -58,46 +69,52 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     @Inject(CLUSTER_KUBE_API) private readonly kubeApi: ClusterKubeApi,
     private readonly index: GrantIndexRepository,
     private readonly tenants: TenantsService,
-    private readonly leases: LeaseRepository,
-  ) {}
+    private readonly events: DomainEventBus,
+    jobs: PeriodicJobs,
+  ) {
+    // One of the replicas that run the reconcile engine also re-onboards every grant periodically.
+    this.resyncJob = jobs.create({
+      name: 'onboarding resync',
+      intervalMs: ONBOARDING_RESYNC_MS,
+      initialDelayMs: 30_000 + Math.random() * 30_000,
+      enabled: config.onboardingResyncEnabled,
+      lease: { name: RESYNC_LEASE, ttlMs: 2 * ONBOARDING_RESYNC_MS },
+      run: () => this.resyncAll(),
+    });
+  }
 
   onModuleInit(): void {
-    this.grants.onGrantChange((grant) => void this.sync(grant));
-    // One of the replicas that run the reconcile engine also re-onboards every grant periodically.
-    if (this.config.reconcileEnabled) {
-      const tick = (delay: number): void => {
-        this.resyncTimer = setTimeout(() => {
-          void this.resyncUnderLease().finally(() => {
-            if (!this.closed) {
-              tick(ONBOARDING_RESYNC_MS);
-            }
-          });
-        }, delay);
-        this.resyncTimer.unref();
-      };
-      tick(30_000 + Math.random() * 30_000);
-    }
+    // Runs are serialized per grant and retried here; the bus only starts them.
+    this.unsubscribe = [
+      this.events.subscribe(
+        GrantChanged,
+        (event) => {
+          void this.sync(event.grant);
+        },
+        'GrantOnboardingService.sync',
+      ),
+      this.events.subscribe(
+        ClusterChanged,
+        (event) =>
+          event.change === 'endpoint' || event.change === 'reachable'
+            ? this.checkCluster(event.clusterId)
+            : undefined,
+        'GrantOnboardingService.checkCluster',
+      ),
+      this.events.subscribe(
+        TenantAccessRefused,
+        (event) => {
+          this.check(event);
+        },
+        'GrantOnboardingService.check',
+      ),
+    ];
+    this.resyncJob.start();
   }
 
   /** `resyncAll` on the replica holding the resync lease; a no-op elsewhere. */
   async resyncUnderLease(): Promise<void> {
-    try {
-      const lease = await this.leases.tryAcquire(
-        RESYNC_LEASE,
-        this.holder,
-        2 * ONBOARDING_RESYNC_MS,
-      );
-      if (lease === undefined) {
-        return;
-      }
-    } catch (error) {
-      this.logger.warn({
-        msg: 'onboarding resync lease unavailable',
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return;
-    }
-    await this.resyncAll();
+    await this.resyncJob.runOnce();
   }
 
   /** Re-onboards every grant, one at a time (reads only, when nothing drifted). */
@@ -107,10 +124,7 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
         if (this.closed) {
           return;
         }
-        const grant = await this.grants.grantFor(key.tenantId, key.clusterId);
-        if (grant !== undefined) {
-          await this.sync(grant);
-        }
+        await this.resyncOne(key);
       }
     } catch (error) {
       this.logger.warn({
@@ -120,11 +134,12 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.resyncTimer);
+    this.unsubscribe.forEach((unsubscribe) => unsubscribe());
     this.retries.forEach((t) => clearTimeout(t));
     this.retries.clear();
+    await this.resyncJob.stop();
   }
 
   /** Converges the cluster to the grant's current state; resolves when this run ended (never rejects). */
@@ -152,6 +167,49 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /** Checks every grant on a cluster now (new credentials, or it answers again). */
+  private async checkCluster(clusterId: string): Promise<void> {
+    for (const tenantId of await this.grants.tenantIdsOnCluster(clusterId)) {
+      this.check({ tenantId, clusterId });
+    }
+  }
+
+  /** Checks a grant now; asked while a check runs, once more after it. Started, not awaited. */
+  private check(ids: { tenantId: string; clusterId: string }): void {
+    const key = keyOf(ids);
+    if (this.closed) {
+      return;
+    }
+    if (this.checks.has(key)) {
+      this.checks.set(key, 'again');
+      return;
+    }
+    this.checks.set(key, 'running');
+    void this.resyncOne(ids)
+      .catch(() => undefined)
+      .finally(() => {
+        const again = this.checks.get(key) === 'again';
+        this.checks.delete(key);
+        if (again) {
+          this.check(ids);
+        }
+      });
+  }
+
+  /**
+   * One grant of the periodic pass: read once, in turn with the grant's other runs (a
+   * change or deletion after the read queues its own run behind this one).
+   */
+  private resyncOne(ids: { tenantId: string; clusterId: string }): Promise<void> {
+    const key = keyOf(ids);
+    return this.serialized(key, async () => {
+      const current = await this.grants.grantFor(ids.tenantId, ids.clusterId);
+      if (current !== undefined) {
+        await this.runOnce(current, key, 0, current);
+      }
+    });
+  }
+
   /** One run per grant at a time; the returned promise is the run's own (it may reject). */
   private serialized(key: string, work: () => Promise<void>): Promise<void> {
     const previous = this.chains.get(key) ?? Promise.resolve();
@@ -166,11 +224,12 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
     return run;
   }
 
-  private async runOnce(known: Grant, key: string, attempt: number): Promise<void> {
+  /** `read`: the grant as just read in this run's turn, so it is not read twice. */
+  private async runOnce(known: Grant, key: string, attempt: number, read?: Grant): Promise<void> {
     clearTimeout(this.retries.get(key));
     this.retries.delete(key);
     try {
-      const current = await this.grants.grantFor(known.tenantId, known.clusterId);
+      const current = read ?? (await this.grants.grantFor(known.tenantId, known.clusterId));
       // The tenant's deletion offboards, after its releases were pruned as its service account.
       if (
         current !== undefined &&
@@ -187,12 +246,16 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
           cluster: known.clusterName,
         });
       } else {
-        await this.ensure(api, current);
+        const applied = await this.ensure(api, current);
         this.logger.log({
           msg: 'tenant onboarded',
           tenant: current.tenantName,
           cluster: current.clusterName,
+          applied,
         });
+        if (applied > 0) {
+          this.events.publish(new GrantOnboarded(current.tenantId, current.clusterId, applied));
+        }
       }
     } catch (error) {
       const delay = Math.min(5_000 * 2 ** attempt, MAX_RETRY_MS);
@@ -215,8 +278,9 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
    * Applies the desired objects that are missing or drifted and removes
    * onboarding objects the grant no longer wants. Reads first: a no-op SSA is
    * still a write to the API server, and the periodic resync finds nothing to do.
+   * Returns how many objects were applied.
    */
-  async ensure(api: KubeApi, grant: Grant): Promise<void> {
+  async ensure(api: KubeApi, grant: Grant): Promise<number> {
     const desired = onboardingObjects(grant, this.config.tenantClusterRole);
     const [namespaces, onboarded] = await Promise.all([
       // Only ours by label: a granted namespace missing from it lacks our labels (or is absent).
@@ -226,12 +290,15 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
       this.listOnboarded(api, grant.tenantName),
     ]);
     const live = new Map([...namespaces, ...onboarded].map((o) => [refKey(refOf(o)), o]));
+    let applied = 0;
     for (const obj of desired) {
       if (!inSync(obj, live.get(refKey(refOf(obj))))) {
         await this.apply(api, obj);
+        applied += 1;
       }
     }
     await this.removeStale(api, onboarded, desired);
+    return applied;
   }
 
   private async apply(api: KubeApi, obj: KubeObject): Promise<void> {
@@ -292,4 +359,5 @@ export class GrantOnboardingService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-const keyOf = (grant: Grant): string => `${grant.tenantId}/${grant.clusterId}`;
+const keyOf = (grant: Pick<Grant, 'tenantId' | 'clusterId'>): string =>
+  `${grant.tenantId}/${grant.clusterId}`;

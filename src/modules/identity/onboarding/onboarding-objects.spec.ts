@@ -6,7 +6,7 @@ describe('onboardingObjects', () => {
     tenantName: 'team-a',
     namespaces: ['apps', 'jobs'],
     serviceAccountName: 'deployer',
-    allowClusterScoped: false,
+    clusterScopedKinds: [],
   };
 
   it('puts the service account in the first granted namespace and binds it in every granted namespace', () => {
@@ -39,11 +39,38 @@ describe('onboardingObjects', () => {
   });
 
   it('adds a cluster-scoped role and binding only when the grant allows cluster-scoped kinds', () => {
-    const objects = onboardingObjects({ ...grant, allowClusterScoped: true }, 'admin');
+    const objects = onboardingObjects(
+      { ...grant, clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole'] },
+      'admin',
+    );
     expect(objects.filter((o) => o.kind.startsWith('Cluster')).map((o) => o.kind)).toEqual([
       'ClusterRole',
       'ClusterRoleBinding',
     ]);
+  });
+
+  it('grants the apply verbs on exactly the listed kinds, never every resource', () => {
+    const objects = onboardingObjects(
+      {
+        ...grant,
+        clusterScopedKinds: [
+          'rbac.authorization.k8s.io/ClusterRole',
+          'apiextensions.k8s.io/CustomResourceDefinition',
+          'storage.k8s.io/StorageClass',
+          'networking.k8s.io/IngressClass',
+        ],
+      },
+      'admin',
+    );
+    const verbs = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+    expect(objects.find((o) => o.kind === 'ClusterRole')?.rules).toEqual([
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs },
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs },
+      { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs },
+      { apiGroups: ['networking.k8s.io'], resources: ['ingressclasses'], verbs },
+    ]);
+    // Namespaces are applied with gitfleet's identity: no rule for them, ever.
+    expect(JSON.stringify(objects)).not.toContain('"namespaces"');
   });
 
   it('selects only this tenant’s onboarding objects', () => {

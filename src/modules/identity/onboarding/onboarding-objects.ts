@@ -18,7 +18,40 @@ export interface OnboardingGrant {
   readonly tenantName: string;
   readonly namespaces: readonly string[];
   readonly serviceAccountName: string;
-  readonly allowClusterScoped: boolean;
+  /** `group/Kind` of each cluster-scoped kind the tenant may apply. */
+  readonly clusterScopedKinds: readonly string[];
+}
+
+/**
+ * The resource of a kind, by the rule Kubernetes itself falls back on
+ * (apimachinery's `UnsafeGuessKindToResource`): lower-cased, `-s` → `-ses`,
+ * `-y` → `-ies`, else `+s`. Exact for the built-in kinds; a CRD with an
+ * irregular plural is not covered by it.
+ */
+export function guessResource(kind: string): string {
+  const lower = kind.toLowerCase();
+  if (lower.endsWith('s')) {
+    return `${lower}es`;
+  }
+  if (lower.endsWith('y')) {
+    return `${lower.slice(0, -1)}ies`;
+  }
+  return `${lower}s`;
+}
+
+/** What gitfleet does with an object: no escalate, bind or impersonate, which `*` would include. */
+const APPLY_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+
+/** One RBAC rule per allowed kind: its group and resource, the verbs of apply, prune and health. */
+export function clusterScopedRules(
+  kinds: readonly string[],
+): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
+  return kinds.map((groupKind) => {
+    const slash = groupKind.lastIndexOf('/');
+    const group = slash < 0 ? '' : groupKind.slice(0, slash);
+    const kind = groupKind.slice(slash + 1);
+    return { apiGroups: [group], resources: [guessResource(kind)], verbs: APPLY_VERBS };
+  });
 }
 
 export const onboardingSelector = (tenant: string): string =>
@@ -31,8 +64,10 @@ export const clusterScopedName = (tenant: string): string => `gitfleet-${tenant}
  * The objects that let a tenant's service account work in a workload cluster:
  * its namespaces, the service account (in the first granted namespace, where
  * the reconciler impersonates it), a RoleBinding to `clusterRole` in every
- * granted namespace, and — only when the grant allows cluster-scoped kinds —
- * a ClusterRole with every right plus its ClusterRoleBinding.
+ * granted namespace, and — only when the grant lists cluster-scoped kinds —
+ * a ClusterRole with the apply verbs on exactly those kinds, plus its
+ * ClusterRoleBinding. Never namespaces: a tenant's Namespace manifests are
+ * applied with gitfleet's own identity.
  */
 export function onboardingObjects(grant: OnboardingGrant, clusterRole: string): KubeObject[] {
   const tenant = grant.tenantName;
@@ -61,13 +96,13 @@ export function onboardingObjects(grant: OnboardingGrant, clusterRole: string): 
       subjects: [subject],
     })),
   ];
-  if (grant.allowClusterScoped) {
+  if (grant.clusterScopedKinds.length > 0) {
     objects.push(
       {
         apiVersion: `${RBAC}/v1`,
         kind: 'ClusterRole',
         metadata: { name: clusterScopedName(tenant), labels },
-        rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+        rules: clusterScopedRules(grant.clusterScopedKinds),
       },
       {
         apiVersion: `${RBAC}/v1`,

@@ -1,6 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from 'src/common/config/config';
 import type { LeaseRepository } from 'src/common/database/lease.repository';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
+import { PeriodicJobs } from 'src/common/coordination/periodic-jobs';
+import { TestClock } from 'test/support/coordination/test-clock';
 import type { ReleasesService } from 'src/modules/releases/releases.service';
 import type { SourcesService } from 'src/modules/sources/sources.service';
 import type { Grant } from 'src/tenants/grants/grant.types';
@@ -19,7 +22,7 @@ const grantOn = (clusterId: string): Grant => ({
   clusterName: `cluster-${clusterId}`,
   namespaces: ['apps'],
   serviceAccountName: 'gitfleet-team-a',
-  allowClusterScoped: false,
+  clusterScopedKinds: [],
   createdAt: new Date(0),
   updatedAt: new Date(0),
 });
@@ -37,6 +40,7 @@ function setup(
   } = {},
 ) {
   const calls: string[] = [];
+  const clock = new TestClock();
   let grants = state.grants ?? [];
   const tenants = {
     getById: (id: string) =>
@@ -52,7 +56,6 @@ function setup(
       return Promise.resolve(true);
     },
     listDeletingIds: () => Promise.resolve(['t1']),
-    onDeletionRequested: () => undefined,
   } as unknown as TenantsService;
   const releases = {
     deleteAllOfTenant: () => {
@@ -102,8 +105,10 @@ function setup(
     sources,
     onboarding,
     leases,
+    new DomainEventBus(),
+    new PeriodicJobs(leases, clock, 'replica-a'),
   );
-  return { sut, calls };
+  return { sut, calls, clock };
 }
 
 describe('TenantDeletionService', () => {
@@ -154,20 +159,15 @@ describe('TenantDeletionService', () => {
   });
 
   it('does not let a stuck pass hold up shutdown beyond SHUTDOWN_WAIT_MS', async () => {
-    vi.useFakeTimers();
-    try {
-      const { sut, calls } = setup({ releasesHang: true });
-      void sut.advance('t1');
-      await vi.waitFor(() => expect(calls).toEqual(['delete releases']));
-      let done = false;
-      const shutdown = sut.onApplicationShutdown().then(() => (done = true));
-      await vi.advanceTimersByTimeAsync(SHUTDOWN_WAIT_MS - 1);
-      expect(done).toBe(false);
-      await vi.advanceTimersByTimeAsync(1);
-      await shutdown;
-      expect(done).toBe(true);
-    } finally {
-      vi.useRealTimers();
-    }
+    const { sut, calls, clock } = setup({ releasesHang: true });
+    void sut.advance('t1');
+    await vi.waitFor(() => expect(calls).toEqual(['delete releases']));
+    let done = false;
+    const shutdown = sut.onApplicationShutdown().then(() => (done = true));
+    await clock.advance(SHUTDOWN_WAIT_MS - 1);
+    expect(done).toBe(false);
+    await clock.advance(1);
+    await shutdown;
+    expect(done).toBe(true);
   });
 });

@@ -5,15 +5,18 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
+import type { LeasedPeriodicJob } from 'src/common/coordination/leased-periodic-job';
+import { PeriodicJobs } from 'src/common/coordination/periodic-jobs';
 import { LeaseRepository } from 'src/common/database/lease.repository';
-import { mapLimit } from 'src/modules/reconciler/kube/kube-clock';
+import { mapLimit } from 'src/common/async/map-limit';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import { ReleasesService } from 'src/modules/releases/releases.service';
 import { SourcesService } from 'src/modules/sources/sources.service';
 import { GrantsService } from 'src/tenants/grants/grants.service';
 import type { Tenant } from 'src/tenants/tenant.types';
 import { TenantError } from 'src/tenants/tenants.errors';
+import { TenantDeletionRequested } from 'src/tenants/tenants.events';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { GrantOnboardingService } from './grant-onboarding.service';
 
@@ -47,38 +50,64 @@ const messageOf = (error: unknown): string =>
  */
 @Injectable()
 export class TenantDeletionService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private unsubscribe: () => void = () => undefined;
   private readonly logger = new Logger(TenantDeletionService.name);
-  private readonly holder = randomUUID();
+  private readonly holder: string;
   private readonly running = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly job: LeasedPeriodicJob;
   private stopped = false;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly tenants: TenantsService,
     private readonly releases: ReleasesService,
     private readonly grants: GrantsService,
     private readonly sources: SourcesService,
     private readonly onboarding: GrantOnboardingService,
     private readonly leases: LeaseRepository,
-  ) {}
+    private readonly events: DomainEventBus,
+    private readonly jobs: PeriodicJobs,
+  ) {
+    this.holder = jobs.replicaId;
+    // No job lease: each tenant's pass takes its own.
+    this.job = jobs.create({
+      name: 'tenant deletion',
+      intervalMs: config.reconcileResyncSeconds * 1000,
+      initialDelayMs: config.reconcileResyncSeconds * 1000,
+      enabled: config.tenantDeletionEnabled,
+      run: () => this.tick(),
+    });
+  }
 
   onApplicationBootstrap(): void {
-    if (!this.config.reconcileEnabled) {
+    if (!this.job.enabled) {
       return;
     }
-    this.tenants.onDeletionRequested((tenantId) => void this.advance(tenantId));
-    this.timer = setInterval(() => void this.tick(), this.config.reconcileResyncSeconds * 1000);
+    // A pass may take long; shutdown waits for it here, not in the bus.
+    this.unsubscribe = this.events.subscribe(
+      TenantDeletionRequested,
+      (event) => {
+        void this.advance(event.tenantId);
+      },
+      'TenantDeletionService.advance',
+    );
+    this.job.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    this.unsubscribe();
+    await this.job.stop();
     // Bounded, as in SourceScheduler: a pass stuck on an unreachable cluster must not hold up shutdown.
+    let cancel: () => void = () => undefined;
     await Promise.race([
       Promise.allSettled([...this.running.values()]),
-      new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref()),
+      new Promise(
+        (resolve) =>
+          (cancel = this.jobs.clock.schedule(() => resolve(undefined), SHUTDOWN_WAIT_MS)),
+      ),
     ]);
+    cancel();
   }
 
   /** Starts a pass for every tenant being deleted; one slow tenant does not hold up the others. */

@@ -1,3 +1,4 @@
+import { ConditionDto } from 'src/common/conditions/condition.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -22,7 +23,7 @@ import {
   type SourceCredentialsKind,
   type SourceKind,
 } from 'src/modules/sources/source.types';
-import { DNS_LABEL_PATTERN } from 'src/tenants/dto/tenant.dto';
+import { DNS_LABEL_PATTERN } from 'src/common/validation/names';
 
 export const MIN_INTERVAL_SECONDS = 10;
 export const MAX_INTERVAL_SECONDS = 7 * 24 * 3600;
@@ -184,20 +185,9 @@ export class CreateSourceDto extends SourceSpecFieldsDto {
   url!: string;
 }
 
-export class SourceConditionDto {
-  @ApiProperty({ enum: ['Ready', 'FetchFailed'] })
-  type!: string;
-  @ApiProperty({ enum: ['True', 'False', 'Unknown'] })
-  status!: string;
-  /** PascalCase reason, e.g. `Succeeded`, `AuthenticationFailed`. */
-  reason!: string;
-  message!: string;
-  lastTransitionTime!: string;
-}
-
 export class SourceStatusDto {
-  @ApiProperty({ type: [SourceConditionDto] })
-  conditions!: SourceConditionDto[];
+  @ApiProperty({ type: [ConditionDto] })
+  conditions!: ConditionDto[];
   /** Current revision, e.g. `main@sha1:<commit>`; kept when later fetches fail. */
   @ApiProperty({ nullable: true, type: String })
   revision!: string | null;

@@ -4,7 +4,7 @@ import {
   parseCurlTrace,
   parseRetryAfter,
 } from 'src/modules/sources/git/git-error-classifier';
-import { SecretScrubber } from 'src/modules/sources/secret-scrubber';
+import { SecretScrubber } from 'src/common/redaction/secret-scrubber';
 import { SourceErrorCode } from 'src/modules/sources/sources.errors';
 
 const NOW = new Date('2026-01-01T00:00:00Z');

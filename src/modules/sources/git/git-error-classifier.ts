@@ -1,5 +1,5 @@
 import { SourceErrorCode, SourceFetchError } from 'src/modules/sources/sources.errors';
-import type { SecretScrubber } from 'src/modules/sources/secret-scrubber';
+import type { SecretScrubber } from 'src/common/redaction/secret-scrubber';
 import { certificateVerificationMessage, X509 } from 'src/modules/sources/tls-verification';
 
 export interface HttpTrace {

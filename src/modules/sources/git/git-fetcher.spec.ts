@@ -5,12 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
 import { GitFetcher, type GitFetchRequest } from 'src/modules/sources/git/git-fetcher';
 import { Clock } from 'src/modules/sources/ports/clock';
-import { HostResolver } from 'src/modules/sources/ports/host-resolver';
+import { HostResolver } from 'src/common/net/host-resolver';
 import {
   ProcessRunner,
   type ProcessResult,
   type ProcessRunOptions,
-} from 'src/modules/sources/ports/process-runner';
+} from 'src/common/process/process-runner';
 import { SourceErrorCode } from 'src/modules/sources/sources.errors';
 import { defaultSourcesOptions, type SourcesOptions } from 'src/modules/sources/sources.options';
 

@@ -28,12 +28,12 @@ import {
 import { type GitCredentials, GitSession } from 'src/modules/sources/git/git-session';
 import { type GitUrl, parseGitUrl } from 'src/modules/sources/git/git-url';
 import { Clock } from 'src/modules/sources/ports/clock';
-import { HostResolver } from 'src/modules/sources/ports/host-resolver';
-import { type ProcessResult, ProcessRunner } from 'src/modules/sources/ports/process-runner';
+import { HostResolver } from 'src/common/net/host-resolver';
+import { type ProcessResult, ProcessRunner } from 'src/common/process/process-runner';
 import { formatRevision } from 'src/modules/sources/revision';
 import { SourceErrorCode, SourceFetchError } from 'src/modules/sources/sources.errors';
 import { SOURCES_OPTIONS, type SourcesOptions } from 'src/modules/sources/sources.options';
-import { isForbiddenAddress } from 'src/modules/sources/url-policy';
+import { isForbiddenAddress } from 'src/common/net/address-policy';
 
 export interface GitFetchRequest {
   url: string;

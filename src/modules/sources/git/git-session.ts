@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitUrl } from 'src/modules/sources/git/git-url';
-import { SecretScrubber } from 'src/modules/sources/secret-scrubber';
+import { SecretScrubber } from 'src/common/redaction/secret-scrubber';
 import { SourceErrorCode, SourceFetchError } from 'src/modules/sources/sources.errors';
 import type { SourcesOptions } from 'src/modules/sources/sources.options';
 

@@ -30,9 +30,17 @@ describe('parseGitUrl', () => {
 
   it('accepts http only when the configuration allows it', () => {
     expect(() => parseGitUrl('http://git.local/repo.git', { allowHttp: false })).toThrow(
-      /not allowed/,
+      /plain http:\/\/ is refused .*set SOURCE_ALLOW_HTTP=true to accept it/,
     );
     expect(parseGitUrl('http://git.local/repo.git', { allowHttp: true }).transport).toBe('http');
+  });
+
+  it('refuses git:// whatever the configuration, saying no setting allows it', () => {
+    for (const allowHttp of [false, true]) {
+      expect(() => parseGitUrl('git://github.com/org/repo.git', { allowHttp })).toThrow(
+        /git:\/\/ is neither encrypted nor authenticated and no setting allows it; use https:\/\/ or ssh:\/\//,
+      );
+    }
   });
 
   it.each([

@@ -1,6 +1,10 @@
-import { SourceErrorCode, SourceFetchError } from 'src/modules/sources/sources.errors';
-import { hostRefusal } from 'src/modules/sources/url-policy';
-import { scrubUrlUserinfo } from 'src/modules/sources/secret-scrubber';
+import {
+  PLAIN_HTTP_REFUSED,
+  SourceErrorCode,
+  SourceFetchError,
+} from 'src/modules/sources/sources.errors';
+import { hostRefusal } from 'src/common/net/address-policy';
+import { scrubUrlUserinfo } from 'src/common/redaction/secret-scrubber';
 
 export type GitTransport = 'https' | 'http' | 'ssh';
 
@@ -96,10 +100,16 @@ function parseSchemeUrl(raw: string, scheme: string, policy: GitUrlPolicy): GitU
       break;
     case 'http':
       if (!policy.allowHttp) {
-        throw invalid(raw, 'plain http:// is not allowed by the configuration');
+        throw invalid(raw, PLAIN_HTTP_REFUSED);
       }
       transport = 'http';
       break;
+    case 'git':
+      // No setting allows git://: it has neither encryption nor server authentication.
+      throw invalid(
+        raw,
+        'the "git" scheme is refused: git:// is neither encrypted nor authenticated and no setting allows it; use https:// or ssh://',
+      );
     default:
       throw invalid(raw, `the "${scheme}" scheme is not allowed; use https:// or ssh://`);
   }

@@ -10,7 +10,7 @@ import {
   HelmRepositoryClient,
 } from 'src/modules/sources/helm/helm-repository.client';
 import { Clock } from 'src/modules/sources/ports/clock';
-import { HostResolver } from 'src/modules/sources/ports/host-resolver';
+import { HostResolver } from 'src/common/net/host-resolver';
 import { HttpClient, type HttpTrust } from 'src/modules/sources/ports/http-client';
 import { SourceErrorCode } from 'src/modules/sources/sources.errors';
 import { defaultSourcesOptions } from 'src/modules/sources/sources.options';

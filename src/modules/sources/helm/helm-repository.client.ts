@@ -17,17 +17,18 @@ import {
   resolveChartVersion,
 } from 'src/modules/sources/helm/helm-index';
 import { Clock } from 'src/modules/sources/ports/clock';
-import { HostResolver } from 'src/modules/sources/ports/host-resolver';
+import { HostResolver } from 'src/common/net/host-resolver';
 import { HttpClient, type HttpTrust } from 'src/modules/sources/ports/http-client';
-import { SecretScrubber } from 'src/modules/sources/secret-scrubber';
+import { SecretScrubber } from 'src/common/redaction/secret-scrubber';
 import {
+  PLAIN_HTTP_REFUSED,
   type SourceLimit,
   SourceErrorCode,
   SourceFetchError,
 } from 'src/modules/sources/sources.errors';
 import { SOURCES_OPTIONS, type SourcesOptions } from 'src/modules/sources/sources.options';
 import { certificateVerificationMessage, X509 } from 'src/modules/sources/tls-verification';
-import { hostRefusal, isForbiddenAddress } from 'src/modules/sources/url-policy';
+import { hostRefusal, isForbiddenAddress } from 'src/common/net/address-policy';
 
 export interface HelmRepositoryRequest {
   /** Repository base URL; index.yaml is read below it. */
@@ -149,7 +150,7 @@ export class HelmRepositoryClient {
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.options.allowHttp)) {
       throw invalid(
         url.protocol === 'http:'
-          ? 'plain http:// is not allowed by the configuration'
+          ? PLAIN_HTTP_REFUSED
           : `the "${url.protocol}" scheme is not allowed`,
       );
     }

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { DNS_LABEL_PATTERN } from 'src/tenants/dto/tenant.dto';
+import { DNS_LABEL_PATTERN } from 'src/common/validation/names';
 
 const ROLES = ['owner', 'editor', 'viewer'] as const;
 
