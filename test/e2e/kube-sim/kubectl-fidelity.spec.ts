@@ -178,6 +178,255 @@ describe('real kubectl against kube-sim', () => {
     expect(res.stdout).toContain('watched');
   });
 
+  it('aggregates labelled ClusterRoles into admin, edit and view at any depth', async () => {
+    const rules = async (role: string): Promise<{ resources?: string[]; verbs: string[] }[]> => {
+      const out = await kubectl.run('get', 'clusterrole', role, '-o', 'yaml');
+      expect(out.code, out.stderr).toBe(0);
+      return (
+        (parse(out.stdout) as { rules?: { resources?: string[]; verbs: string[] }[] }).rules ?? []
+      );
+    };
+    const has = (rs: { resources?: string[] }[], res: string): boolean =>
+      rs.some((r) => r.resources?.includes(res));
+    // The bootstrap roles carry the real default rules, folded together by the controller.
+    expect(has(await rules('view'), 'deployments')).toBe(true);
+    expect(has(await rules('edit'), 'secrets')).toBe(true);
+    expect(has(await rules('admin'), 'rolebindings')).toBe(true);
+    expect(has(await rules('view'), 'secrets')).toBe(false);
+    const widgets = kubectl.file(
+      'widgets-view.yaml',
+      `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: widgets-view
+  labels: {rbac.authorization.k8s.io/aggregate-to-view: "true"}
+rules:
+- apiGroups: [example.com]
+  resources: [widgets]
+  verbs: [get, list, watch]
+`,
+    );
+    expect((await kubectl.run('apply', '--server-side', '-f', widgets)).code).toBe(0);
+    // view -> edit -> admin: three levels.
+    for (const role of ['view', 'edit', 'admin']) {
+      expect(has(await rules(role), 'widgets')).toBe(true);
+    }
+    const admin = await kubectl.run(
+      'get',
+      'clusterrole',
+      'admin',
+      '-o',
+      'yaml',
+      '--show-managed-fields',
+    );
+    expect(
+      (parse(admin.stdout) as { metadata: { managedFields: { manager: string }[] } }).metadata
+        .managedFields,
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ manager: 'clusterrole-aggregation-controller' }),
+      ]),
+    );
+    // A custom aggregated role aggregated into admin is followed as well.
+    cluster.seed(
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: {
+          name: 'gadgets-all',
+          labels: { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' },
+        },
+        aggregationRule: {
+          clusterRoleSelectors: [
+            { matchExpressions: [{ key: 'example.com/gadgets', operator: 'Exists' }] },
+          ],
+        },
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'gadgets-write', labels: { 'example.com/gadgets': 'write' } },
+        rules: [{ apiGroups: ['example.com'], resources: ['gadgets'], verbs: ['create'] }],
+      },
+    );
+    expect(has(await rules('gadgets-all'), 'gadgets')).toBe(true);
+    expect(has(await rules('admin'), 'gadgets')).toBe(true);
+    expect(has(await rules('edit'), 'gadgets')).toBe(false);
+    // Removing a labelled role removes its rules again.
+    expect((await kubectl.run('delete', 'clusterrole', 'widgets-view')).code).toBe(0);
+    for (const role of ['view', 'edit', 'admin']) {
+      expect(has(await rules(role), 'widgets')).toBe(false);
+    }
+  });
+
+  it('authorizes a service account bound to admin as a real cluster does', async () => {
+    cluster.seed(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns' } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'sa-admin', namespace: 'ns' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+        subjects: [{ kind: 'ServiceAccount', name: 'sa', namespace: 'ns' }],
+      },
+    );
+    const canI = async (...args: string[]): Promise<string> =>
+      (await kubectl.run('auth', 'can-i', '--as=system:serviceaccount:ns:sa', ...args)).stdout;
+    for (const q of [
+      ['create', 'deployments', '-n', 'ns'],
+      ['patch', 'deployments.apps/scale', '-n', 'ns'],
+      ['delete', 'secrets', '-n', 'ns'],
+      ['create', 'rolebindings', '-n', 'ns'],
+      ['create', 'horizontalpodautoscalers', '-n', 'ns'],
+      ['list', 'poddisruptionbudgets', '-n', 'ns'],
+      ['create', 'cronjobs', '-n', 'ns'],
+      ['create', 'networkpolicies', '-n', 'ns'],
+    ]) {
+      expect({ q, a: await canI(...q) }).toEqual({ q, a: 'yes\n' });
+    }
+    for (const q of [
+      ['create', 'deployments', '-n', 'default'],
+      ['create', 'namespaces'],
+      ['create', 'clusterroles'],
+      ['create', 'resourcequotas', '-n', 'ns'],
+      ['create', 'customresourcedefinitions'],
+    ]) {
+      expect({ q, a: await canI(...q) }).toEqual({ q, a: 'no\n' });
+    }
+  });
+
+  it('serves autoscaling/v2 HorizontalPodAutoscalers to apply and get', async () => {
+    const resources = await kubectl.run('api-resources', '--api-group=autoscaling');
+    expect(resources.stdout).toMatch(
+      /horizontalpodautoscalers\s+hpa\s+autoscaling\/v2\s+true\s+HorizontalPodAutoscaler/,
+    );
+    const hpa = kubectl.file(
+      'hpa.yaml',
+      `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+  namespace: default
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 5
+  metrics:
+  - type: Resource
+    resource:
+      name: cpu
+      target: {type: Utilization, averageUtilization: 60}
+`,
+    );
+    expect(await kubectl.run('apply', '-f', hpa)).toMatchObject({
+      code: 0,
+      stdout: 'horizontalpodautoscaler.autoscaling/web created\n',
+    });
+    expect((await kubectl.run('apply', '--server-side', '-f', hpa)).code).toBe(0);
+    const get = await kubectl.run('get', 'hpa');
+    expect(get.stdout).toMatch(/^NAME\s+AGE\nweb\s+/);
+    const stored = cluster.getObject('autoscaling/v2', 'HorizontalPodAutoscaler', 'web');
+    expect(stored?.spec).toMatchObject({ minReplicas: 1, maxReplicas: 5 });
+    expect(stored?.metadata.generation).toBeUndefined();
+    const bad = await kubectl.run(
+      'apply',
+      '--server-side',
+      '-f',
+      kubectl.file(
+        'bad-hpa.yaml',
+        'apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: bad, namespace: default}\nspec:\n  scaleTargetRef: {kind: Deployment, name: web}\n  minReplicas: 3\n  maxReplicas: 2\n',
+      ),
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain(
+      'spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`',
+    );
+  });
+
+  it('scales Deployments, StatefulSets and ReplicaSets through the scale subresource', async () => {
+    const sel = { matchLabels: { app: 'db' } };
+    const template = {
+      metadata: { labels: { app: 'db' } },
+      spec: { containers: [{ name: 'db', image: 'postgres:17' }] },
+    };
+    cluster.seed(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: 'default' },
+        spec: { replicas: 1, serviceName: 'db', selector: sel, template },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'db-rs', namespace: 'default' },
+        spec: { replicas: 1, selector: sel, template },
+      },
+    );
+    expect(await kubectl.run('scale', 'deployment', 'web', '--replicas=3')).toMatchObject({
+      code: 0,
+      stdout: 'deployment.apps/web scaled\n',
+    });
+    const dep = cluster.getObject('apps/v1', 'Deployment', 'web');
+    expect((dep?.spec as { replicas: number }).replicas).toBe(3);
+    expect(dep?.metadata.managedFields).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          operation: 'Update',
+          subresource: 'scale',
+          fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+        }),
+      ]),
+    );
+    const raw = await kubectl.run(
+      'get',
+      '--raw',
+      '/apis/apps/v1/namespaces/default/deployments/web/scale',
+    );
+    expect(JSON.parse(raw.stdout)).toMatchObject({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: 'web', namespace: 'default', uid: dep?.metadata.uid },
+      spec: { replicas: 3 },
+      status: { selector: 'app=web' },
+    });
+    // --current-replicas makes kubectl read the Scale and PUT it back with its resourceVersion.
+    expect(
+      (await kubectl.run('scale', 'statefulset', 'db', '--current-replicas=1', '--replicas=2'))
+        .stdout,
+    ).toBe('statefulset.apps/db scaled\n');
+    expect(
+      (cluster.getObject('apps/v1', 'StatefulSet', 'db')?.spec as { replicas: number }).replicas,
+    ).toBe(2);
+    const stale = await kubectl.run(
+      'scale',
+      'statefulset',
+      'db',
+      '--current-replicas=1',
+      '--replicas=4',
+    );
+    expect(stale.code).not.toBe(0);
+    expect(stale.stderr).toContain('Expected replicas to be 1, was 2');
+    // kubectl compares --resource-version with the Scale's (the server's own 409 is checked in
+    // scale-and-aggregation.spec.ts); the controller may write status meanwhile, so no exact version.
+    const staleRv = await kubectl.run(
+      'scale',
+      'statefulset',
+      'db',
+      '--resource-version=1',
+      '--replicas=4',
+    );
+    expect(staleRv.stderr).toMatch(/^error: Expected resource version to be 1, was [1-9]\d+\n$/);
+    expect(
+      (cluster.getObject('apps/v1', 'StatefulSet', 'db')?.spec as { replicas: number }).replicas,
+    ).toBe(2);
+    expect((await kubectl.run('scale', 'rs', 'db-rs', '--replicas=0')).code).toBe(0);
+    expect(
+      (cluster.getObject('apps/v1', 'ReplicaSet', 'db-rs')?.spec as { replicas: number }).replicas,
+    ).toBe(0);
+    const neg = await kubectl.run('scale', 'deployment', 'web', '--replicas=-1');
+    expect(neg.code).not.toBe(0);
+  });
+
   it('deletes and reports it', async () => {
     const del = await kubectl.run('delete', 'configmap', 'demo');
     expect(del).toMatchObject({

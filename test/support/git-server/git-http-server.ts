@@ -23,6 +23,8 @@ export interface GitHttpServerOptions {
    * server alone instead of a self-signed one; `caCertificate` is then that CA.
    */
   privateCa?: boolean;
+  /** Port on 127.0.0.1 (default: any free one). */
+  port?: number;
 }
 
 export interface GitRequestStats {
@@ -101,7 +103,10 @@ export class GitHttpServer {
         : createHttpsServer({ key: certificate.key, cert: certificate.cert }, handler);
     const self = new GitHttpServer(server, options, certificate?.ca);
     holder.self = self;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    });
     return self;
   }
 

@@ -1,3 +1,4 @@
+import { defaultHpa, validateHpa } from 'test/support/kube-sim/autoscaling';
 import type { FieldError } from 'test/support/kube-sim/errors';
 import { FieldErrors } from 'test/support/kube-sim/errors';
 import type { NameRule, ResourceType } from 'test/support/kube-sim/schema';
@@ -310,6 +311,11 @@ export function applyDefaults(rt: ResourceType, obj: KubeObject, ctx: Defaulting
       }
       obj.status ??= { phase: 'Pending' };
       break;
+    case 'HorizontalPodAutoscaler':
+      if (spec) {
+        defaultHpa(spec);
+      }
+      break;
     default:
       break;
   }
@@ -390,6 +396,9 @@ export function validateKind(rt: ResourceType, obj: KubeObject, old?: KubeObject
       if (rt.kind === 'Secret' && old && old.type !== obj.type) {
         errs.push(FieldErrors.invalid('type', obj.type, 'field is immutable'));
       }
+      break;
+    case 'HorizontalPodAutoscaler':
+      errs.push(...validateHpa(spec));
       break;
     default:
       break;

@@ -3,17 +3,22 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeSim } from 'test/support/kube-sim/index';
 
-/** `npm run kube-sim -- --clusters N --out DIR`: serves N clusters until SIGINT/SIGTERM. */
+/**
+ * `npm run kube-sim -- --clusters N --out DIR` (clusters `<prefix>-1` … `<prefix>-N`) or
+ * `--names prod-eu,prod-us`: serves the clusters until SIGINT/SIGTERM.
+ */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       clusters: { type: 'string', default: '1' },
       out: { type: 'string', default: '.kube-sim' },
       prefix: { type: 'string', default: 'cluster' },
+      names: { type: 'string' },
       'ready-after-ms': { type: 'string' },
     },
   });
-  const count = Number(values.clusters);
+  const names = values.names?.split(',').filter((n) => n.length > 0);
+  const count = names ? names.length : Number(values.clusters);
   if (!Number.isInteger(count) || count < 1) {
     throw new Error(`--clusters must be a positive integer, got ${values.clusters}`);
   }
@@ -25,7 +30,9 @@ async function main(): Promise<void> {
       ? { readyAfterMs: Number(values['ready-after-ms']) }
       : {},
   );
-  const clusters = await sim.addClusters(count, values.prefix);
+  const clusters = names
+    ? await Promise.all(names.map((name) => sim.addCluster({ name })))
+    : await sim.addClusters(count, values.prefix);
   for (const c of clusters) {
     writeFileSync(join(out, `${c.name}.kubeconfig`), c.kubeconfig(), { mode: 0o600 });
   }

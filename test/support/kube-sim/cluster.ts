@@ -12,7 +12,17 @@ import { Discovery, VERSION_INFO } from 'test/support/kube-sim/discovery';
 import type { PatchType, WatchFilter, WriteContext } from 'test/support/kube-sim/engine';
 import { ClusterEngine } from 'test/support/kube-sim/engine';
 import { ApiError, Errors, FieldErrors, qualifiedResource } from 'test/support/kube-sim/errors';
+import type { Negotiated } from 'test/support/kube-sim/media';
+import {
+  contentTypeOf,
+  negotiate,
+  transformEventObject,
+  transformList,
+  transformObject,
+} from 'test/support/kube-sim/media';
 import type { Attributes, UserInfo } from 'test/support/kube-sim/rbac';
+import { SCALABLE } from 'test/support/kube-sim/autoscaling';
+import { serveScale } from 'test/support/kube-sim/scale';
 import { authorize, forbiddenMessage, rulesFor } from 'test/support/kube-sim/rbac';
 import type { ResourceType } from 'test/support/kube-sim/schema';
 import { apiVersionOf, BUILTIN_TYPES } from 'test/support/kube-sim/schema';
@@ -71,6 +81,8 @@ export interface RequestLogEntry {
   /** Effective user when the request impersonated someone. */
   impersonatedUser?: string;
   userAgent: string;
+  /** The request's Accept header ('' when absent). */
+  accept: string;
   code: number;
   durationMs: number;
 }
@@ -554,6 +566,7 @@ export class SimCluster {
       name: info.name,
       user: 'system:anonymous',
       userAgent: String(req.headers['user-agent'] ?? ''),
+      accept: String(req.headers.accept ?? ''),
       code: 0,
       durationMs: 0,
     };
@@ -625,10 +638,11 @@ export class SimCluster {
     code: number,
     body: unknown,
     warnings: string[] = [],
+    contentType = 'application/json',
   ): void {
     const data = JSON.stringify(body);
     const headers: Record<string, string | string[]> = {
-      'Content-Type': 'application/json',
+      'Content-Type': contentType,
       'Content-Length': String(Buffer.byteLength(data)),
       'Cache-Control': 'no-cache, private',
     };
@@ -782,7 +796,9 @@ export class SimCluster {
     }
     if (
       (info.namespace !== undefined && !rt.namespaced && rt.kind !== 'Namespace') ||
-      (info.subresource !== undefined && !(info.subresource === 'status' && rt.status))
+      (info.subresource !== undefined &&
+        !(info.subresource === 'status' && rt.status) &&
+        !(info.subresource === 'scale' && SCALABLE.has(`${rt.group}/${rt.kind}`)))
     ) {
       throw Errors.notFoundPath();
     }
@@ -792,7 +808,8 @@ export class SimCluster {
       resource: rt.plural,
       subresource: info.subresource,
       group: rt.group,
-      namespace: ns,
+      // A request for /api/v1/namespaces/{ns} is authorized within that namespace (RequestInfo).
+      namespace: rt.kind === 'Namespace' && rt.group === '' ? info.namespace : ns,
       name: info.name,
     };
     const decision = authorize(this.engine, user, attrs);
@@ -802,6 +819,10 @@ export class SimCluster {
         group: rt.group,
         kind: rt.plural,
       });
+    }
+    if (info.subresource === 'scale') {
+      await this.scale(req, res, rt, ns, info, url.searchParams, user);
+      return;
     }
     if (!rt.verbs.includes(info.verb) && !(info.verb === 'watch' && rt.verbs.includes('list'))) {
       throw Errors.methodNotAllowed(rt, info.verb);
@@ -822,14 +843,16 @@ export class SimCluster {
     const e = this.engine;
     switch (info.verb) {
       case 'get': {
-        this.sendJson(res, 200, e.get(rt, ns, info.name ?? ''));
+        const media = negotiate(req.headers.accept);
+        const obj = transformObject(media, e.get(rt, ns, info.name ?? ''));
+        this.sendJson(res, 200, obj, [], contentTypeOf(media));
         return;
       }
       case 'list':
-        this.list(res, rt, ns, q);
+        this.list(res, rt, ns, q, negotiate(req.headers.accept));
         return;
       case 'watch':
-        this.watch(req, res, rt, ns, q);
+        this.watch(req, res, rt, ns, q, negotiate(req.headers.accept));
         return;
       case 'create': {
         if (info.name) {
@@ -972,6 +995,57 @@ export class SimCluster {
     }
   }
 
+  private async scale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rt: ResourceType,
+    ns: string | undefined,
+    info: RequestInfo,
+    q: URLSearchParams,
+    user: UserInfo,
+  ): Promise<void> {
+    if (!['get', 'update', 'patch'].includes(info.verb)) {
+      throw Errors.methodNotAllowed(rt, info.verb);
+    }
+    const ct = String(req.headers['content-type'] ?? '');
+    const patchType = info.verb === 'patch' ? patchTypeOf(ct) : undefined;
+    if (info.verb === 'patch' && !patchType) {
+      throw Errors.unsupportedMediaType([
+        'application/json-patch+json',
+        'application/merge-patch+json',
+        'application/strategic-merge-patch+json',
+        'application/apply-patch+yaml',
+      ]);
+    }
+    const dryRun = q.getAll('dryRun');
+    if (dryRun.some((d) => d !== 'All')) {
+      throw Errors.badRequest(`Invalid dry run value: ${dryRun.join(',')}`);
+    }
+    const ctx: WriteContext = {
+      user,
+      userAgent: String(req.headers['user-agent'] ?? ''),
+      fieldManager: q.get('fieldManager') ?? undefined,
+      dryRun: dryRun.includes('All'),
+      fieldValidation: q.get('fieldValidation') ?? undefined,
+      warnings: [],
+    };
+    if (patchType === 'apply' && !ctx.fieldManager) {
+      throw patchOptionsInvalid([
+        FieldErrors.required('fieldManager', 'is required for apply patch'),
+      ]);
+    }
+    const body = info.verb === 'get' ? undefined : (await readBody(req)).toString('utf8');
+    const scale = serveScale(this.engine, rt, ctx, {
+      verb: info.verb,
+      ns,
+      name: info.name ?? '',
+      patchType,
+      body,
+      force: q.get('force') === 'true',
+    });
+    this.sendJson(res, 200, scale, ctx.warnings);
+  }
+
   private filter(rt: ResourceType, ns: string | undefined, q: URLSearchParams): WatchFilter {
     return {
       namespace: ns,
@@ -990,6 +1064,7 @@ export class SimCluster {
     rt: ResourceType,
     ns: string | undefined,
     q: URLSearchParams,
+    media: Negotiated,
   ): void {
     if (q.get('resourceVersionMatch') && !q.get('resourceVersion')) {
       throw Errors.invalid('ListOptions', 'meta.k8s.io', '', [
@@ -1043,12 +1118,12 @@ export class SimCluster {
         delete i.kind;
       }
     }
-    this.sendJson(res, 200, {
-      kind: rt.listKind,
-      apiVersion: apiVersionOf(rt),
-      metadata: meta,
+    const list = transformList(
+      media,
+      { kind: rt.listKind, apiVersion: apiVersionOf(rt), metadata: meta },
       items,
-    });
+    );
+    this.sendJson(res, 200, list, [], contentTypeOf(media));
   }
 
   private watch(
@@ -1057,6 +1132,7 @@ export class SimCluster {
     rt: ResourceType,
     ns: string | undefined,
     q: URLSearchParams,
+    media: Negotiated,
   ): void {
     if (q.get('sendInitialEvents') === 'true') {
       throw Errors.invalid('ListOptions', 'meta.k8s.io', '', [
@@ -1078,9 +1154,11 @@ export class SimCluster {
       'Cache-Control': 'no-cache, private',
     });
     res.flushHeaders();
-    const write = (type: string, object: unknown): void => {
+    const write = (type: string, object: Dict): void => {
       if (!res.writableEnded) {
-        res.write(JSON.stringify({ type, object }) + '\n');
+        res.write(
+          JSON.stringify({ type, object: transformEventObject(media, type, object) }) + '\n',
+        );
       }
     };
     if (fromRv !== undefined && fromRv > this.engine.resourceVersion) {

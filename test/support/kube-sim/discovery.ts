@@ -133,6 +133,17 @@ export class Discovery {
           verbs: ['get', 'patch', 'update'],
         });
       }
+      if (t.scale && !t.crd) {
+        resources.push({
+          name: `${t.plural}/scale`,
+          singularName: '',
+          namespaced: t.namespaced,
+          group: 'autoscaling',
+          version: 'v1',
+          kind: 'Scale',
+          verbs: ['get', 'patch', 'update'],
+        });
+      }
     }
     return {
       kind: 'APIResourceList',

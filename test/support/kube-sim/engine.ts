@@ -36,6 +36,7 @@ import {
   applyStrategicMergePatch,
 } from 'test/support/kube-sim/patch';
 import type { RbacSource, UserInfo } from 'test/support/kube-sim/rbac';
+import { AGGREGATION_MANAGER, staleAggregations } from 'test/support/kube-sim/rbac-aggregation';
 import { bootstrapRbac } from 'test/support/kube-sim/rbac';
 import type { ResourceType } from 'test/support/kube-sim/schema';
 import { apiVersionOf, BUILTIN_TYPES, typeKey } from 'test/support/kube-sim/schema';
@@ -130,6 +131,7 @@ export class ClusterEngine implements RbacSource {
   private readonly timers = new Set<NodeJS.Timeout>();
   hooks: WriteHooks[] = [];
   private discoveryVersion = 0;
+  private aggregation: 'idle' | 'running' | 'again' | 'off' = 'off';
 
   constructor(
     readonly options: EngineOptions,
@@ -1201,6 +1203,9 @@ export class ClusterEngine implements RbacSource {
     if (rt.kind === 'CustomResourceDefinition' && rt.group === 'apiextensions.k8s.io') {
       this.unregisterCrd(gone);
     }
+    if (rt.plural === 'clusterroles' && rt.group === 'rbac.authorization.k8s.io') {
+      this.aggregateClusterRoles();
+    }
     if (rt.kind === 'Namespace') {
       return;
     }
@@ -1218,6 +1223,9 @@ export class ClusterEngine implements RbacSource {
   }
 
   private onStoredWrite(rt: ResourceType, obj: KubeObject, old: KubeObject | undefined): void {
+    if (rt.plural === 'clusterroles' && rt.group === 'rbac.authorization.k8s.io') {
+      this.aggregateClusterRoles();
+    }
     if (rt.kind === 'Namespace' && rt.group === '' && !old) {
       this.populateNamespace(obj.metadata.name ?? '');
     }
@@ -1290,6 +1298,8 @@ export class ClusterEngine implements RbacSource {
         o,
       );
     }
+    this.aggregation = 'idle';
+    this.aggregateClusterRoles();
     this.rawCreate(this.builtin('', 'services'), {
       apiVersion: 'v1',
       kind: 'Service',
@@ -1309,6 +1319,43 @@ export class ClusterEngine implements RbacSource {
       },
       spec: {},
     });
+  }
+
+  /**
+   * The ClusterRole aggregation controller: any ClusterRole change re-syncs every aggregated role
+   * (as the real controller enqueues them all), until nothing changes, so roles aggregated into an
+   * aggregated role settle at any depth. Written by server-side apply with force, like the real one.
+   * Runs in the writing request rather than a moment later, so authorization never sees a stale role.
+   */
+  private aggregateClusterRoles(): void {
+    if (this.aggregation !== 'idle') {
+      if (this.aggregation === 'running') {
+        this.aggregation = 'again';
+      }
+      return;
+    }
+    const rt = this.builtin('rbac.authorization.k8s.io', 'clusterroles');
+    const ctx: WriteContext = { ...this.systemCtx(), fieldManager: AGGREGATION_MANAGER };
+    ctx.userAgent = AGGREGATION_MANAGER;
+    try {
+      // Bounded: a cycle of roles aggregating each other converges, the bound guards the rest.
+      for (let pass = 0; pass < 32; pass++) {
+        this.aggregation = 'running';
+        for (const { name, rules } of staleAggregations([...this.list(rt.group, rt.plural)])) {
+          const body = { apiVersion: apiVersionOf(rt), kind: rt.kind, metadata: { name }, rules };
+          try {
+            this.apply(rt, ctx, undefined, name, JSON.stringify(body), undefined, true);
+          } catch {
+            // Deleted meanwhile or invalid rules: the next change re-syncs it.
+          }
+        }
+        if (this.aggregation === 'running') {
+          break;
+        }
+      }
+    } finally {
+      this.aggregation = 'idle';
+    }
   }
 
   private namespaceController(ns: string): void {

@@ -105,7 +105,7 @@ export function simWatch(
   cluster: SimCluster,
   path: string,
   until?: (events: WatchEvent[]) => boolean,
-  opts: { token?: string } = {},
+  opts: { token?: string; accept?: string } = {},
 ): Promise<{ status: number; events: WatchEvent[] }> {
   return new Promise((resolve, reject) => {
     const events: WatchEvent[] = [];
@@ -115,7 +115,10 @@ export function simWatch(
         port: cluster.port,
         method: 'GET',
         path,
-        headers: { Authorization: `Bearer ${opts.token ?? cluster.adminToken}` },
+        headers: {
+          Authorization: `Bearer ${opts.token ?? cluster.adminToken}`,
+          ...(opts.accept !== undefined ? { Accept: opts.accept } : {}),
+        },
         ca: cluster.ca.certPem,
         agent: false,
       },

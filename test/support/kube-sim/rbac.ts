@@ -1,5 +1,10 @@
 import type { Dict, KubeObject } from 'test/support/kube-sim/types';
 import { isDict } from 'test/support/kube-sim/types';
+import {
+  AGGREGATE_TO_ADMIN,
+  AGGREGATE_TO_EDIT,
+  AGGREGATE_TO_VIEW,
+} from 'test/support/kube-sim/bootstrap-roles';
 
 export interface UserInfo {
   username: string;
@@ -35,22 +40,12 @@ interface Rule {
 
 const RBAC = 'rbac.authorization.k8s.io';
 
-function rulesOf(role: KubeObject | undefined, src: RbacSource): Rule[] {
+/** The real authorizer reads stored rules only; aggregation is the controller's job. */
+function rulesOf(role: KubeObject | undefined): Rule[] {
   if (!role) {
     return [];
   }
-  const raw: unknown[] = Array.isArray(role.rules) ? [...(role.rules as unknown[])] : [];
-  const agg = role.aggregationRule;
-  if (isDict(agg) && Array.isArray(agg.clusterRoleSelectors)) {
-    for (const sel of agg.clusterRoleSelectors) {
-      const ml = isDict(sel) && isDict(sel.matchLabels) ? sel.matchLabels : {};
-      for (const cr of src.list(RBAC, 'clusterroles')) {
-        if (cr !== role && Object.entries(ml).every(([k, v]) => cr.metadata.labels?.[k] === v)) {
-          raw.push(...(Array.isArray(cr.rules) ? (cr.rules as unknown[]) : []));
-        }
-      }
-    }
-  }
+  const raw: unknown[] = Array.isArray(role.rules) ? (role.rules as unknown[]) : [];
   const arr = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
   return raw.filter(isDict).map((r: Dict) => ({
     verbs: arr(r.verbs),
@@ -139,13 +134,13 @@ export function rulesFor(
   };
   for (const b of src.list(RBAC, 'clusterrolebindings')) {
     if (subjectMatches(b.subjects, user, '')) {
-      rules.push(...rulesOf(roleRef(b, ''), src));
+      rules.push(...rulesOf(roleRef(b, '')));
     }
   }
   if (namespace) {
     for (const b of src.list(RBAC, 'rolebindings')) {
       if (b.metadata.namespace === namespace && subjectMatches(b.subjects, user, namespace)) {
-        rules.push(...rulesOf(roleRef(b, namespace), src));
+        rules.push(...rulesOf(roleRef(b, namespace)));
       }
     }
   }
@@ -192,8 +187,10 @@ function cr(
       labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults', ...(labels ?? {}) },
       annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
     },
-    rules,
   };
+  if (rules.length) {
+    o.rules = rules;
+  }
   if (aggregate) {
     o.aggregationRule = {
       clusterRoleSelectors: [
@@ -217,37 +214,6 @@ function crb(name: string, role: string, group: string): KubeObject {
     subjects: [{ apiGroup: RBAC, kind: 'Group', name: group }],
   };
 }
-
-const READ = ['get', 'list', 'watch'];
-const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
-const WORKLOADS: Dict[] = [
-  {
-    apiGroups: [''],
-    resources: [
-      'pods',
-      'services',
-      'configmaps',
-      'secrets',
-      'serviceaccounts',
-      'persistentvolumeclaims',
-      'events',
-    ],
-  },
-  {
-    apiGroups: ['apps'],
-    resources: [
-      'deployments',
-      'statefulsets',
-      'daemonsets',
-      'replicasets',
-      'deployments/scale',
-      'statefulsets/scale',
-    ],
-  },
-  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'] },
-  { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'] },
-  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'] },
-];
 
 /** The bootstrap RBAC policy every cluster starts with. */
 export function bootstrapRbac(): KubeObject[] {
@@ -295,30 +261,15 @@ export function bootstrapRbac(): KubeObject[] {
     cr('admin', [], undefined, 'admin'),
     cr('edit', [], { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' }, 'edit'),
     cr('view', [], { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' }, 'view'),
-    cr(
-      'system:aggregate-to-admin',
-      [{ apiGroups: [RBAC], resources: ['roles', 'rolebindings'], verbs: [...READ, ...WRITE] }],
-      { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' },
-    ),
-    cr(
-      'system:aggregate-to-edit',
-      WORKLOADS.map((r) => ({ ...r, verbs: WRITE })),
-      {
-        'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
-      },
-    ),
-    cr(
-      'system:aggregate-to-view',
-      [
-        ...WORKLOADS.map((r) => ({
-          ...r,
-          resources: (r.resources as string[]).filter((x) => x !== 'secrets'),
-          verbs: READ,
-        })),
-        { apiGroups: [''], resources: ['namespaces'], verbs: READ },
-      ],
-      { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' },
-    ),
+    cr('system:aggregate-to-admin', AGGREGATE_TO_ADMIN, {
+      'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+    }),
+    cr('system:aggregate-to-edit', AGGREGATE_TO_EDIT, {
+      'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+    }),
+    cr('system:aggregate-to-view', AGGREGATE_TO_VIEW, {
+      'rbac.authorization.k8s.io/aggregate-to-view': 'true',
+    }),
     crb('cluster-admin', 'cluster-admin', 'system:masters'),
     crb('system:discovery', 'system:discovery', 'system:authenticated'),
     crb('system:basic-user', 'system:basic-user', 'system:authenticated'),

@@ -241,6 +241,15 @@ const DEFS: Def[] = [
     generation: 'spec',
   },
   {
+    gv: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    plural: 'horizontalpodautoscalers',
+    namespaced: true,
+    short: ['hpa'],
+    all: true,
+    status: true,
+  },
+  {
     gv: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     plural: 'roles',
