@@ -8,6 +8,10 @@ import { CreateTenantApiTokens1764280000000 } from './1764280000000-CreateTenant
 import { CreateCapiClusters1764290000000 } from './1764290000000-CreateCapiClusters';
 import { AddTenantDeletionRequestedAt1764300000000 } from './1764300000000-AddTenantDeletionRequestedAt';
 import { AddTargetReconcileRequests1764310000000 } from './1764310000000-AddTargetReconcileRequests';
+import { AddReleasePostBuild1764400000000 } from './1764400000000-AddReleasePostBuild';
+import { AddReleaseHealthCheckExprs1764440000000 } from './1764440000000-AddReleaseHealthCheckExprs';
+import { AddPruneSafetyAndAdoption1764450000000 } from './1764450000000-AddPruneSafetyAndAdoption';
+import { ReplaceGrantAllowClusterScoped1764430000000 } from './1764430000000-ReplaceGrantAllowClusterScoped';
 
 /** Applied in this order. Never edit a landed migration; add a new one. */
 export const MIGRATIONS = [
@@ -21,4 +25,8 @@ export const MIGRATIONS = [
   CreateCapiClusters1764290000000,
   AddTenantDeletionRequestedAt1764300000000,
   AddTargetReconcileRequests1764310000000,
+  AddReleasePostBuild1764400000000,
+  AddReleaseHealthCheckExprs1764440000000,
+  AddPruneSafetyAndAdoption1764450000000,
+  ReplaceGrantAllowClusterScoped1764430000000,
 ];

@@ -4,7 +4,9 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { AccessGuard } from 'src/common/auth/access.guard';
 import type { AppConfig } from 'src/common/config/config';
 import { ConfigModule } from 'src/common/config/config.module';
+import { CoordinationModule } from 'src/common/coordination/coordination.module';
 import { DatabaseModule } from 'src/common/database/database.module';
+import { DomainEventsModule } from 'src/common/events/domain-events.module';
 import { HealthModule } from 'src/common/health/health.module';
 import { MetricsModule } from 'src/common/metrics/metrics.module';
 import { CapiModule } from 'src/clusters/capi/capi.module';
@@ -21,11 +23,15 @@ import { TenantsModule } from 'src/tenants/tenants.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    // One instance, imported twice: identity onboards through the engine's cluster connections.
+    const reconciler = ReconcilerModule.forRoot(config);
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         DatabaseModule.forRoot(databaseUrl, config.databasePoolSize),
+        DomainEventsModule,
+        CoordinationModule,
         ScheduleModule.forRoot(),
         MetricsModule,
         HealthModule,
@@ -34,10 +40,10 @@ export class AppModule {
         TenantsModule,
         ClustersModule,
         GrantsModule,
-        IdentityModule,
+        IdentityModule.forRoot(reconciler),
         SourcesModule,
         ReleasesModule,
-        ReconcilerModule.forRoot(config),
+        reconciler,
         CapiModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: AccessGuard }],

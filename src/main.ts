@@ -6,7 +6,7 @@ import {
   startEmbeddedDatabase,
 } from 'src/common/database/embedded-database';
 import { JsonLogger } from 'src/common/logging/json-logger';
-import { withEmbeddedEncryptionKey } from 'src/clusters/vault/embedded-key';
+import { withEmbeddedEncryptionKey } from 'src/common/vault/embedded-key';
 import { createApp } from './app.factory';
 
 async function main(): Promise<void> {

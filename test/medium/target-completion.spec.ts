@@ -4,11 +4,13 @@ import { EventRepository, type NewEvent } from 'src/modules/events/event.reposit
 import { TargetRunEntity } from 'src/modules/releases/entities/target-run.entity';
 import { TargetEntity } from 'src/modules/releases/entities/target.entity';
 import { ReleaseRepository, ReleaseSpec } from 'src/modules/releases/release.repository';
+import { SystemClock } from 'src/common/coordination/clock';
 import {
-  ClaimedTarget,
-  TargetOutcome,
-  TargetRepository,
-} from 'src/modules/releases/target.repository';
+  type ClaimedTarget,
+  type TargetOutcome,
+  TargetQueueRepository,
+} from 'src/modules/reconciler/target-queue.repository';
+import { TargetRepository } from 'src/modules/releases/target.repository';
 import { createTestDatabase } from 'test/support/database/test-database';
 import {
   insertCluster,
@@ -44,7 +46,8 @@ const later = (): Date => new Date(Date.now() + 3_600_000);
 describe('completing a reconcile in one statement (real PostgreSQL)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let ds: DataSource;
-  let sut: TargetRepository;
+  let sut: TargetQueueRepository;
+  let targets: TargetRepository;
   let events: EventRepository;
   let tenantId: string;
   let targetIds: string[];
@@ -52,7 +55,8 @@ describe('completing a reconcile in one statement (real PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     ds = db.dataSource;
-    sut = new TargetRepository(ds);
+    sut = new TargetQueueRepository(ds, new SystemClock());
+    targets = new TargetRepository(ds);
     events = new EventRepository(ds);
   });
   afterAll(async () => db?.drop());
@@ -67,7 +71,7 @@ describe('completing a reconcile in one statement (real PostgreSQL)', () => {
       await insertGrant(ds, tenantId, await insertCluster(ds, { name }));
     }
     const release = await new ReleaseRepository(ds).insert(tenantId, spec(sourceId, 'web', names));
-    await sut.syncForRelease(release);
+    await targets.syncForRelease(release);
     targetIds = (
       await ds.query<{ id: string }[]>(
         'SELECT id FROM target WHERE release_id = $1 ORDER BY cluster_name',
@@ -79,7 +83,7 @@ describe('completing a reconcile in one statement (real PostgreSQL)', () => {
   });
 
   async function claim(owner = 'replica-a', leaseMs = LEASE_MS): Promise<ClaimedTarget> {
-    const claimed = await sut.claimDue(owner, 1, leaseMs, []);
+    const claimed = await sut.claimDue(owner, 1, leaseMs);
     expect(claimed.map((c) => c.id)).toEqual([targetIds[0]]);
     return claimed[0];
   }
@@ -540,7 +544,7 @@ describe('completing a reconcile in one statement (real PostgreSQL)', () => {
       const c = await claim();
       // A new revision or a user asks while the run is in flight.
       expect(
-        await sut.enqueue(tenantId, { targetId: targetIds[0] }, undefined, { freshRead: true }),
+        await targets.enqueue(tenantId, { targetId: targetIds[0] }, undefined, { freshRead: true }),
       ).toBe(1);
       expect(await sut.complete(c, 'replica-a', { nextRunAt: later() }, run(1))).toBe(true);
       const after = await load(targetIds[0]);
@@ -558,7 +562,7 @@ describe('completing a reconcile in one statement (real PostgreSQL)', () => {
     });
 
     it('answers a request made before the claim with this run', async () => {
-      await sut.enqueue(tenantId, { targetId: targetIds[0] });
+      await targets.enqueue(tenantId, { targetId: targetIds[0] });
       const c = await claim();
       const nextRunAt = later();
       expect(await sut.complete(c, 'replica-a', { nextRunAt }, undefined)).toBe(true);
@@ -569,11 +573,11 @@ describe('completing a reconcile in one statement (real PostgreSQL)', () => {
     });
 
     it('makes a target that is not due due now, without touching other releases', async () => {
-      expect(await sut.enqueue(tenantId, { targetId: targetIds[1] })).toBe(1);
+      expect(await targets.enqueue(tenantId, { targetId: targetIds[1] })).toBe(1);
       const row = await load(targetIds[1]);
       expect(row.nextRunAt.getTime()).toBeLessThanOrEqual(Date.now());
       expect(row.freshReadRequested).toBe(false);
-      expect(await sut.enqueue(tenantId, { releaseIds: [] })).toBe(0);
+      expect(await targets.enqueue(tenantId, { releaseIds: [] })).toBe(0);
     });
   });
 });

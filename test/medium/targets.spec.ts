@@ -3,6 +3,8 @@ import type { DataSource } from 'typeorm';
 import { ReleaseEntity } from 'src/modules/releases/entities/release.entity';
 import { ReleaseRepository, ReleaseSpec } from 'src/modules/releases/release.repository';
 import { TargetRepository } from 'src/modules/releases/target.repository';
+import { SystemClock } from 'src/common/coordination/clock';
+import { TargetQueueRepository } from 'src/modules/reconciler/target-queue.repository';
 import { createTestDatabase } from 'test/support/database/test-database';
 import {
   insertCluster,
@@ -27,12 +29,14 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
   let ds: DataSource;
   let releases: ReleaseRepository;
   let sut: TargetRepository;
+  let queue: TargetQueueRepository;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     ds = db.dataSource;
     releases = new ReleaseRepository(ds);
     sut = new TargetRepository(ds);
+    queue = new TargetQueueRepository(ds, new SystemClock());
   });
   afterAll(async () => db.drop());
   beforeEach(async () => {
@@ -142,36 +146,73 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
       await sut.syncForRelease(await releases.insert(tenantId, spec({ name: `q${i}` })));
     }
     const [a, b] = await Promise.all([
-      sut.claimDue('replica-a', 15, 30_000, []),
-      sut.claimDue('replica-b', 15, 30_000, []),
+      queue.claimDue('replica-a', 15, 30_000),
+      queue.claimDue('replica-b', 15, 30_000),
     ]);
+    // A claim locks a short prefix of the due index and leases part of it, so a claimer
+    // running at the same moment may get fewer rows this round (SKIP LOCKED) and claims
+    // again at once, as the worker does; what matters is that no row is leased twice.
     const ids = [...a, ...b].map((c) => c.id);
+    for (let round = 0; round < 5 && ids.length < 20; round++) {
+      ids.push(...(await queue.claimDue('replica-b', 15, 30_000)).map((c) => c.id));
+    }
+    expect(a.length).toBeGreaterThan(0);
     expect(ids).toHaveLength(20);
     expect(new Set(ids).size).toBe(20);
-    expect(await sut.claimDue('replica-c', 50, 30_000, [])).toEqual([]);
+    expect(await queue.claimDue('replica-c', 50, 30_000)).toEqual([]);
   });
 
   it('skips clusters at their concurrency limit', async () => {
     const { tenantId, prod } = await fleet();
     await sut.syncForRelease(await releases.insert(tenantId, spec()));
-    const claimed = await sut.claimDue('replica-a', 10, 30_000, [prod[0]]);
+    const claimed = await queue.claimDue('replica-a', 10, 30_000, new Map([[prod[0], 1]]), 1);
     expect(claimed.map((c) => c.clusterId)).toEqual([prod[1]]);
+  });
+
+  it('claims other clusters while a full cluster has more due targets than a claim ranks', async () => {
+    const { tenantId, prod, staging } = await fleet();
+    const names = await ds.query<{ id: string; name: string }[]>(
+      'SELECT id, name FROM cluster WHERE id = ANY($1)',
+      [[prod[0], staging]],
+    );
+    const nameOf = (id: string): string => names.find((n) => n.id === id)!.name;
+    for (let i = 0; i < 70; i++) {
+      await sut.syncForRelease(
+        await releases.insert(
+          tenantId,
+          spec({ name: `busy${i}`, clusterSelector: null, clusterNames: [nameOf(prod[0])] }),
+        ),
+      );
+    }
+    await sut.syncForRelease(
+      await releases.insert(
+        tenantId,
+        spec({ name: 'quiet', clusterSelector: null, clusterNames: [nameOf(staging)] }),
+      ),
+    );
+    // The full cluster's targets are all due before the other one's.
+    await ds.query(
+      `UPDATE target SET next_run_at = now() - interval '1 hour' WHERE cluster_id = $1`,
+      [prod[0]],
+    );
+    const claimed = await queue.claimDue('replica-a', 8, 30_000, new Map([[prod[0], 2]]), 2);
+    expect(claimed.map((c) => c.clusterId)).toEqual([staging]);
   });
 
   it('rejects a result written with a stale fencing token or after the lease expired', async () => {
     const { tenantId } = await fleet();
     await sut.syncForRelease(await releases.insert(tenantId, spec()));
-    const [first] = await sut.claimDue('replica-a', 1, 50, []);
+    const [first] = await queue.claimDue('replica-a', 1, 50);
     await new Promise((r) => setTimeout(r, 120));
     // The lease expired: another replica takes the target over.
-    const [second] = await sut.claimDue('replica-b', 1, 30_000, []);
+    const [second] = await queue.claimDue('replica-b', 1, 30_000);
     expect(second.id).toBe(first.id);
     expect(BigInt(second.fencingToken)).toBeGreaterThan(BigInt(first.fencingToken));
 
     const outcome = { nextRunAt: new Date(Date.now() + 60_000), lastResult: 'Succeeded' as const };
-    expect(await sut.complete(first, 'replica-a', outcome, undefined)).toBe(false);
-    expect(await sut.renewLease(first, 'replica-a', 30_000)).toBe(false);
-    expect(await sut.complete(second, 'replica-b', outcome, undefined)).toBe(true);
+    expect(await queue.complete(first, 'replica-a', outcome, undefined)).toBe(false);
+    expect(await queue.renewLease(first, 'replica-a', 30_000)).toBe(false);
+    expect(await queue.complete(second, 'replica-b', outcome, undefined)).toBe(true);
     const rows = await ds.query<{ lease_owner: string | null; last_result: string }[]>(
       'SELECT lease_owner, last_result FROM target WHERE id = $1',
       [first.id],
@@ -190,9 +231,9 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
     );
     let targetId = '';
     for (let i = 0; i < 13; i++) {
-      const [claim] = await sut.claimDue('replica-a', 1, 30_000, []);
+      const [claim] = await queue.claimDue('replica-a', 1, 30_000);
       targetId = claim.id;
-      const written = await sut.complete(
+      const written = await queue.complete(
         claim,
         'replica-a',
         { nextRunAt: new Date(Date.now() - 1000) },

@@ -1,5 +1,5 @@
-import type { LabelSelector, Requirement } from 'src/clusters/labels/label-selector';
-import type { ClusterSelector } from './entities/release.entity';
+import type { LabelSelector, Requirement } from 'src/common/labels/label-selector';
+import type { ClusterSelector } from './releases.types';
 
 /** A release's matchLabels/matchExpressions in the registry's selector form. */
 export function toLabelSelector(selector: ClusterSelector): LabelSelector {

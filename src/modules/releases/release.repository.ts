@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Page, decodeContinueToken, filterDigest, toPage } from 'src/common/api/pagination';
 import { ReleaseEntity } from './entities/release.entity';
+import { type TenantRowId, tenantRowIdArrays } from 'src/common/database/tenant-row-ids';
 
 export type ReleaseSpec = Omit<
   ReleaseEntity,
@@ -47,12 +48,23 @@ export class ReleaseRepository {
     return this.repo(manager).findOneBy({ tenantId, id });
   }
 
-  /** Releases by id across tenants (the reconcile worker's claimed batch). */
-  findAnyTenantByIds(ids: readonly string[]): Promise<ReleaseEntity[]> {
-    if (ids.length === 0) {
+  /** Releases of several tenants (the reconcile worker's claimed batch), each id with its tenant. */
+  findByTenantRowIds(keys: readonly TenantRowId[]): Promise<ReleaseEntity[]> {
+    if (keys.length === 0) {
       return Promise.resolve([]);
     }
-    return this.repo().createQueryBuilder('r').where('r.id = ANY(:ids)', { ids }).getMany();
+    return this.repo()
+      .createQueryBuilder('r')
+      .where(
+        '(r.tenant_id, r.id) IN (SELECT * FROM unnest(CAST(:tenantIds AS uuid[]), CAST(:ids AS uuid[])))',
+        tenantRowIdArrays(keys),
+      )
+      .getMany();
+  }
+
+  /** Every release of a tenant, those marked for deletion included (their targets prune). */
+  listForTenant(tenantId: string): Promise<ReleaseEntity[]> {
+    return this.repo().find({ where: { tenantId }, order: { id: 'ASC' } });
   }
 
   findByIds(tenantId: string, ids: readonly string[]): Promise<ReleaseEntity[]> {
@@ -145,6 +157,13 @@ export class ReleaseRepository {
   }
 
   /** Releases of every tenant using a source, for revision-triggered reconciles. */
+  listDependents(tenantId: string, name: string): Promise<ReleaseEntity[]> {
+    return this.repo()
+      .createQueryBuilder('r')
+      .where('r.tenantId = :tenantId AND :name = ANY(r.dependsOn)', { tenantId, name })
+      .getMany();
+  }
+
   listBySource(tenantId: string, sourceId: string): Promise<ReleaseEntity[]> {
     return this.repo().findBy({ tenantId, sourceId });
   }

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { ApiErrorResponses } from 'src/common/api/api-errors';
 import { PageQueryDto } from 'src/common/api/page-query.dto';
 import { Access } from 'src/common/auth/access.decorator';
 import { Audited } from 'src/modules/events/audit.decorator';
@@ -12,10 +13,10 @@ import {
   TargetInventoryDto,
   TargetListDto,
 } from './dto/target.dto';
-import { ReleaseView, ReleasesService } from './releases.service';
-import { TargetView, TargetsService } from './targets.service';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+import { ReleasesService } from './releases.service';
+import { TargetsService } from './targets.service';
+import { toReleaseDto, toTargetDto } from './releases.mapper';
+import { BOUNDED_DNS_LABEL_PATTERN as DNS_LABEL } from 'src/common/validation/names';
 
 export class TargetQueryDto extends PageQueryDto {
   @IsOptional()
@@ -29,60 +30,6 @@ export class TargetQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(['True', 'False', 'Unknown'])
   ready?: 'True' | 'False' | 'Unknown';
-}
-
-const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
-
-export function toReleaseDto(v: ReleaseView): ReleaseDto {
-  const r = v.release;
-  return {
-    name: r.name,
-    tenant: v.tenantName,
-    source: v.sourceName,
-    path: r.path,
-    kind: r.kind,
-    helm: r.helm,
-    clusterSelector: r.clusterSelector,
-    clusterNames: r.clusterNames,
-    targetNamespace: r.targetNamespace,
-    intervalSeconds: r.intervalSeconds,
-    retryIntervalSeconds: r.retryIntervalSeconds,
-    timeoutSeconds: r.timeoutSeconds,
-    prune: r.prune,
-    wait: r.wait,
-    allowEmpty: r.allowEmpty,
-    force: r.force,
-    suspend: r.suspended,
-    dependsOn: r.dependsOn,
-    healthChecks: r.healthChecks,
-    variables: r.variables,
-    generation: r.generation,
-    deletionRequestedAt: iso(r.deletionRequestedAt),
-    targets: { total: v.readiness.total, ready: v.readiness.ready },
-    createdAt: r.createdAt.toISOString(),
-    updatedAt: r.updatedAt.toISOString(),
-  };
-}
-
-export function toTargetDto(t: TargetView): TargetDto {
-  return {
-    id: t.id,
-    release: t.releaseName,
-    cluster: t.clusterName,
-    ready: t.readyStatus,
-    conditions: t.conditions,
-    appliedRevision: t.appliedRevision,
-    lastAttemptedRevision: t.lastAttemptedRevision,
-    observedGeneration: t.observedGeneration,
-    lastResult: t.lastResult,
-    counts: t.counts,
-    lastDurationMs: t.lastDurationMs,
-    lastError: t.lastError,
-    suspended: t.suspended,
-    removing: t.removing,
-    lastReconciledAt: iso(t.lastReconciledAt),
-    nextRunAt: t.nextRunAt.toISOString(),
-  };
 }
 
 const RELEASE_FIELDS = [
@@ -164,6 +111,7 @@ export class ReleasesController {
   @Post('releases/:name/reconcile')
   @HttpCode(202)
   @ApiOperation({ summary: 'Reconcile every target of the release now' })
+  @ApiErrorResponses({ 404: 'TenantNotFound, ReleaseNotFound', 409: 'ReleaseSuspended' })
   async reconcile(
     @Param('tenant') tenant: string,
     @Param('name') name: string,
@@ -269,6 +217,10 @@ export class ReleasesController {
   @Post('releases/:name/targets/:cluster/reconcile')
   @HttpCode(202)
   @ApiOperation({ summary: 'Reconcile one target now' })
+  @ApiErrorResponses({
+    404: 'TenantNotFound, ReleaseNotFound, TargetNotFound',
+    409: 'ReleaseSuspended, TargetSuspended',
+  })
   async reconcileTarget(
     @Param('tenant') tenant: string,
     @Param('name') name: string,

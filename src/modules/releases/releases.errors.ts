@@ -8,5 +8,7 @@ export const ReleaseError = defineErrors('ReleaseError', {
   ReleaseAlreadyExists: 409,
   InvalidRelease: 400,
   QuotaExceeded: 409,
+  ReleaseSuspended: 409,
+  TargetSuspended: 409,
 });
 export type ReleaseErrorCode = InstanceType<typeof ReleaseError>['code'];

@@ -21,6 +21,6 @@ import { SourcesService } from 'src/modules/sources/sources.service';
     // SourcesService answers both lookups itself (names in one query).
     { provide: RELEASE_SOURCE_LOOKUP, useExisting: SourcesService },
   ],
-  exports: [ReleasesService, TargetsService, ReleaseRepository, TargetRepository],
+  exports: [ReleasesService, TargetsService],
 })
 export class ReleasesModule {}

@@ -1,16 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { labelKeyProblem, labelValueProblem } from 'src/clusters/labels/labels';
+import { runInTransaction } from 'src/common/database/unit-of-work';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
+import { labelKeyProblem, labelValueProblem } from 'src/common/labels/labels';
 import type { FieldProblem } from 'src/common/errors/app-error';
 import { releaseVariableProblems } from 'src/modules/rendering/variables';
 import type { Page } from 'src/common/api/pagination';
+import type { TenantRowId } from 'src/common/database/tenant-row-ids';
 import { TenantsService } from 'src/tenants/tenants.service';
 import type { CreateReleaseDto, ReleaseSpecDto } from './dto/release.dto';
 import type { ReleaseEntity } from './entities/release.entity';
 import { RELEASE_SOURCE_LOOKUP, ReleaseSourceLookup } from './release-source.port';
 import { ReleaseRepository, ReleaseSpec } from './release.repository';
+import { exprProblems } from './health-check-exprs';
 import { ReleaseError } from './releases.errors';
+import { ReleaseChanged } from './releases.events';
+import type { Release, ReleasePostBuild } from './releases.types';
 import { ReleaseReadiness, TargetRepository } from './target.repository';
 
 export interface ReleaseView {
@@ -37,8 +43,11 @@ const SPEC_FIELDS: (keyof ReleaseSpec)[] = [
   'force',
   'dependsOn',
   'healthChecks',
-  'variables',
+  'healthCheckExprs',
+  'postBuild',
   'timeoutSeconds',
+  'pruneCustomResourceDefinitions',
+  'adopt',
 ];
 
 const RESELECT_BATCH = 500;
@@ -51,12 +60,13 @@ export class ReleasesService {
     private readonly targets: TargetRepository,
     private readonly tenants: TenantsService,
     @Inject(RELEASE_SOURCE_LOOKUP) private readonly sources: ReleaseSourceLookup,
+    private readonly events: DomainEventBus,
   ) {}
 
   async create(tenantName: string, dto: CreateReleaseDto): Promise<ReleaseView> {
     const tenant = await this.tenants.get(tenantName);
     const spec = await this.toSpec(tenant.id, dto.name, dto);
-    const release = await this.dataSource.transaction(async (m) => {
+    const release = await runInTransaction(this.dataSource, async (m) => {
       // Serializes creates of one tenant so the quota check cannot be raced, and
       // with a tenant's deletion, which must not miss a release created meanwhile.
       await this.tenants.lockForNewObjects(m, tenant.id);
@@ -76,6 +86,7 @@ export class ReleasesService {
       }
       const created = await this.releases.insert(tenant.id, spec, m);
       await this.targets.syncForRelease(created, m);
+      this.events.publish(new ReleaseChanged(tenant.id, created.id, 'created'));
       return created;
     });
     return this.view(tenantName, release);
@@ -115,7 +126,7 @@ export class ReleasesService {
   async update(tenantName: string, name: string, dto: ReleaseSpecDto): Promise<ReleaseView> {
     const tenantId = await this.tenants.idOf(tenantName);
     const spec = await this.toSpec(tenantId, name, dto);
-    const release = await this.dataSource.transaction(async (m) => {
+    const release = await runInTransaction(this.dataSource, async (m) => {
       const current = await this.releases.findByName(tenantId, name, m);
       if (current === null || current.deletionRequestedAt !== null) {
         throw new ReleaseError('ReleaseNotFound', `release "${name}" not found`);
@@ -125,9 +136,14 @@ export class ReleasesService {
       );
       await this.releases.update(tenantId, current.id, spec, changed, m);
       const updated = (await this.releases.findById(tenantId, current.id, m))!;
-      await this.targets.syncForRelease(updated, m);
-      if (changed || current.suspended !== updated.suspended) {
+      const { added, removed } = await this.targets.syncForRelease(updated, m);
+      const resumedOrSuspended = current.suspended !== updated.suspended;
+      if (changed || resumedOrSuspended) {
         await this.targets.enqueue(tenantId, { releaseId: updated.id }, m);
+      }
+      // A PUT that changes nothing tells nobody.
+      if (changed || resumedOrSuspended || added + removed > 0) {
+        this.events.publish(new ReleaseChanged(tenantId, updated.id, 'changed'));
       }
       return updated;
     });
@@ -137,7 +153,7 @@ export class ReleasesService {
   /** Marks the release for deletion; its targets prune (if enabled), then it disappears. */
   async delete(tenantName: string, name: string): Promise<ReleaseView> {
     const tenantId = await this.tenants.idOf(tenantName);
-    const release = await this.dataSource.transaction(async (m) => {
+    const release = await runInTransaction(this.dataSource, async (m) => {
       const current = await this.releases.findByName(tenantId, name, m);
       const marked = current === null ? null : await this.requestDeletion(tenantId, current.id, m);
       if (marked === null) {
@@ -161,7 +177,7 @@ export class ReleasesService {
       if (deletionRequested) {
         await this.releases.deleteIfNoTargets(id);
       } else {
-        await this.dataSource.transaction((m) => this.requestDeletion(tenantId, id, m));
+        await runInTransaction(this.dataSource, (m) => this.requestDeletion(tenantId, id, m));
       }
     }
     return {
@@ -183,18 +199,20 @@ export class ReleasesService {
     }
     await this.targets.syncForRelease(marked, m);
     await this.releases.deleteIfNoTargets(releaseId, m);
+    this.events.publish(new ReleaseChanged(tenantId, releaseId, 'deleted'));
     return marked;
   }
 
   async setSuspended(tenantName: string, name: string, suspended: boolean): Promise<ReleaseView> {
     const tenantId = await this.tenants.idOf(tenantName);
     const current = await this.load(tenantId, name);
-    await this.dataSource.transaction(async (m) => {
+    await runInTransaction(this.dataSource, async (m) => {
       await m.query(
         'UPDATE release SET suspended = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2',
         [tenantId, current.id, suspended],
       );
       await this.targets.enqueue(tenantId, { releaseId: current.id }, m);
+      this.events.publish(new ReleaseChanged(tenantId, current.id, 'changed'));
     });
     return this.view(tenantName, await this.load(tenantId, name));
   }
@@ -202,6 +220,10 @@ export class ReleasesService {
   async reconcile(tenantName: string, name: string): Promise<number> {
     const tenantId = await this.tenants.idOf(tenantName);
     const release = await this.load(tenantId, name);
+    if (release.suspended) {
+      // Accepting would promise a run that suspension never lets happen.
+      throw new ReleaseError('ReleaseSuspended', `release "${name}" is suspended; resume it first`);
+    }
     return this.targets.enqueue(tenantId, { releaseId: release.id }, undefined, {
       freshRead: true,
     });
@@ -216,12 +238,10 @@ export class ReleasesService {
     let after: string | undefined;
     for (;;) {
       const batch = await this.releases.listIdsAfter(after, RESELECT_BATCH);
-      for (const { id, tenantId } of batch) {
-        const release = await this.releases.findById(tenantId, id);
-        if (release !== null) {
-          const { added, removed } = await this.targets.syncForRelease(release);
-          changed += added + removed;
-        }
+      // One read per batch, not per release; a release deleted meanwhile is simply absent.
+      for (const release of await this.releases.findByTenantRowIds(batch)) {
+        const { added, removed } = await this.targets.syncForRelease(release);
+        changed += added + removed;
       }
       if (batch.length < RESELECT_BATCH) {
         return changed;
@@ -230,13 +250,51 @@ export class ReleasesService {
     }
   }
 
+  /**
+   * Re-selects the clusters of one tenant's releases (one of its grants, or a
+   * cluster it is granted, changed). Returns how many targets were added or removed.
+   */
+  async reselectTenant(tenantId: string): Promise<number> {
+    let changed = 0;
+    for (const release of await this.releases.listForTenant(tenantId)) {
+      const { added, removed } = await this.targets.syncForRelease(release);
+      changed += added + removed;
+    }
+    return changed;
+  }
+
   /** Release by name for other contexts (targets API, reconciler). */
-  async load(tenantId: string, name: string): Promise<ReleaseEntity> {
+  async load(tenantId: string, name: string): Promise<Release> {
     const release = await this.releases.findByName(tenantId, name);
     if (release === null) {
       throw new ReleaseError('ReleaseNotFound', `release "${name}" not found`);
     }
     return release;
+  }
+
+  /** The tenant's releases that list `name` in dependsOn. */
+  listDependents(tenantId: string, name: string): Promise<Release[]> {
+    return this.releases.listDependents(tenantId, name);
+  }
+
+  /** Release by name, or null when there is none (a dependency that does not exist yet). */
+  findByName(tenantId: string, name: string): Promise<Release | null> {
+    return this.releases.findByName(tenantId, name);
+  }
+
+  /** Releases of several tenants (the reconcile worker's claimed batch), each id with its tenant. */
+  findByTenantRowIds(keys: readonly TenantRowId[]): Promise<Release[]> {
+    return this.releases.findByTenantRowIds(keys);
+  }
+
+  /** Releases of one tenant that use a source, for revision-triggered reconciles. */
+  listBySource(tenantId: string, sourceId: string): Promise<Release[]> {
+    return this.releases.listBySource(tenantId, sourceId);
+  }
+
+  /** Removes a release marked for deletion once none of its targets is left. */
+  deleteIfNoTargets(id: string): Promise<boolean> {
+    return this.releases.deleteIfNoTargets(id);
   }
 
   private async view(tenantName: string, release: ReleaseEntity): Promise<ReleaseView> {
@@ -275,15 +333,48 @@ export class ReleasesService {
       retryIntervalSeconds: dto.retryIntervalSeconds ?? DEFAULTS.retryIntervalSeconds,
       timeoutSeconds: dto.timeoutSeconds ?? DEFAULTS.timeoutSeconds,
       prune: dto.prune ?? true,
+      pruneCustomResourceDefinitions: dto.pruneCustomResourceDefinitions ?? false,
+      adopt: dto.adopt ?? 'IfUnowned',
       wait: dto.wait ?? true,
       allowEmpty: dto.allowEmpty ?? false,
       force: dto.force ?? false,
       suspended: dto.suspend ?? false,
       dependsOn: dto.dependsOn ?? [],
       healthChecks: (dto.healthChecks ?? []).map((h) => ({ ...h })),
-      variables: dto.variables ?? {},
+      healthCheckExprs: (dto.healthCheckExprs ?? []).map((e) => ({
+        apiVersion: e.apiVersion,
+        kind: e.kind,
+        current: e.current,
+        ...(e.inProgress ? { inProgress: e.inProgress } : {}),
+        ...(e.failed ? { failed: e.failed } : {}),
+      })),
+      postBuild: postBuildOf(dto),
     };
   }
+}
+
+/**
+ * The stored postBuild: `postBuild` as given, or the deprecated `variables` when
+ * non-empty (as `substitute`); null when neither, so nothing is substituted.
+ */
+function postBuildOf(dto: ReleaseSpecDto): ReleasePostBuild | null {
+  if (dto.postBuild !== undefined) {
+    const { substitute, substituteFrom } = dto.postBuild;
+    return {
+      ...(substitute === undefined ? {} : { substitute: { ...substitute } }),
+      ...(substituteFrom === undefined
+        ? {}
+        : {
+            substituteFrom: substituteFrom.map((r) => ({
+              kind: r.kind,
+              name: r.name,
+              ...(r.optional === undefined ? {} : { optional: r.optional }),
+            })),
+          }),
+    };
+  }
+  const variables = dto.variables ?? {};
+  return Object.keys(variables).length > 0 ? { substitute: { ...variables } } : null;
 }
 
 function normalizePath(path: string): string {
@@ -338,11 +429,31 @@ export function specProblems(name: string, dto: ReleaseSpecDto): FieldProblem[] 
     }
   }
   const variables = dto.variables ?? {};
-  if (Object.values(variables).some((v) => typeof v !== 'string')) {
-    add('variables', 'values must be strings');
-  } else {
-    for (const message of releaseVariableProblems(variables)) {
-      add('variables', message);
+  if (Object.keys(variables).length > 0 && dto.postBuild !== undefined) {
+    add('variables', 'is a deprecated alias of postBuild.substitute; give only postBuild');
+  }
+  for (const message of releaseVariableProblems(variables)) {
+    add('variables', message);
+  }
+  for (const message of releaseVariableProblems(dto.postBuild?.substitute ?? {})) {
+    add('postBuild.substitute', message);
+  }
+  const seen = new Set<string>();
+  for (const [i, ref] of (dto.postBuild?.substituteFrom ?? []).entries()) {
+    const key = `${ref.kind}/${ref.name}`;
+    if (seen.has(key)) {
+      add(`postBuild.substituteFrom.${i}`, `${key} is listed twice`);
+    }
+    seen.add(key);
+  }
+  for (const [i, entry] of (dto.healthCheckExprs ?? []).entries()) {
+    for (const p of exprProblems(entry)) {
+      add(
+        `healthCheckExprs.${i}.${p.field}`,
+        p.expression === ''
+          ? p.message
+          : `CEL expression "${p.expression}" does not compile: ${p.message}`,
+      );
     }
   }
   if ((dto.dependsOn ?? []).includes(name)) {

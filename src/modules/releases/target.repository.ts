@@ -1,57 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, EntityMetadata } from 'typeorm';
-import { selectorToSql } from 'src/clusters/labels/label-selector';
+import { DataSource, EntityManager } from 'typeorm';
+import { selectorToSql } from 'src/common/labels/label-selector';
 import { Page, decodeContinueToken, filterDigest, toPage } from 'src/common/api/pagination';
-import {
-  eventsParameter,
-  insertEventsSql,
-  type NewEvent,
-} from 'src/modules/events/event.repository';
 import { toLabelSelector } from './cluster-selector';
 import type { ReleaseEntity } from './entities/release.entity';
 import { TargetRunEntity } from './entities/target-run.entity';
 import { ConditionStatus, TargetEntity } from './entities/target.entity';
+import { type TenantRowId, tenantRowIdArrays } from 'src/common/database/tenant-row-ids';
+import type { AdoptionPolicy, ClusterPeer, ConflictEntry, InventoryEntry } from './releases.types';
 
 export interface TargetFilters {
   releaseId?: string;
   clusterId?: string;
   ready?: ConditionStatus;
 }
-
-export interface ClaimedTarget {
-  id: string;
-  tenantId: string;
-  releaseId: string;
-  clusterId: string;
-  fencingToken: string;
-  /**
-   * When the claim was taken, as the database's timestamp text: microseconds, which
-   * a Date would cut to milliseconds. Requests after it re-run the target.
-   */
-  claimedAt?: string;
-}
-
-/** What a reconcile writes back; applied only while the lease is still ours. */
-export type TargetOutcome = Partial<
-  Pick<
-    TargetEntity,
-    | 'appliedRevision'
-    | 'lastAttemptedRevision'
-    | 'observedGeneration'
-    | 'appliedDigest'
-    | 'conditions'
-    | 'readyStatus'
-    | 'lastResult'
-    | 'counts'
-    | 'lastDurationMs'
-    | 'lastError'
-    | 'inventory'
-    | 'failureCount'
-    | 'lastReconciledAt'
-  >
-> & { nextRunAt: Date };
 
 export interface ReleaseReadiness {
   releaseId: string;
@@ -196,15 +159,18 @@ export class TargetRepository {
     return this.m().getRepository(TargetEntity).findOneBy({ tenantId, id });
   }
 
-  /** Targets by id, across tenants (the reconcile worker's claimed batch). */
-  findByIds(ids: readonly string[]): Promise<TargetEntity[]> {
-    if (ids.length === 0) {
+  /** Targets of several tenants (the reconcile worker's claimed batch), each id with its tenant. */
+  findByTenantRowIds(keys: readonly TenantRowId[]): Promise<TargetEntity[]> {
+    if (keys.length === 0) {
       return Promise.resolve([]);
     }
     return this.m()
       .getRepository(TargetEntity)
       .createQueryBuilder('t')
-      .where('t.id = ANY(:ids)', { ids })
+      .where(
+        '(t.tenant_id, t.id) IN (SELECT * FROM unnest(CAST(:tenantIds AS uuid[]), CAST(:ids AS uuid[])))',
+        tenantRowIdArrays(keys),
+      )
       .getMany();
   }
 
@@ -224,29 +190,6 @@ export class TargetRepository {
     clusterId: string,
   ): Promise<TargetEntity | null> {
     return this.m().getRepository(TargetEntity).findOneBy({ tenantId, releaseId, clusterId });
-  }
-
-  /** Targets of other releases of the tenant on one cluster (dependsOn). */
-  findByReleasesOnCluster(
-    tenantId: string,
-    releaseIds: readonly string[],
-    clusterId: string,
-  ): Promise<TargetEntity[]> {
-    if (releaseIds.length === 0) {
-      return Promise.resolve([]);
-    }
-    return this.m()
-      .getRepository(TargetEntity)
-      .createQueryBuilder('t')
-      .where(
-        't.tenant_id = :tenantId AND t.cluster_id = :clusterId AND t.release_id = ANY(:releaseIds)',
-        {
-          tenantId,
-          clusterId,
-          releaseIds,
-        },
-      )
-      .getMany();
   }
 
   async readiness(tenantId: string, releaseIds: readonly string[]): Promise<ReleaseReadiness[]> {
@@ -319,192 +262,63 @@ export class TargetRepository {
     return result[1];
   }
 
+  /**
+   * Every other target on a cluster, of any tenant, with what it holds and claims:
+   * one query for a whole prune or apply run, never one per object. Callers must
+   * not show another tenant's names to the tenant they act for.
+   */
+  async peersOnCluster(clusterId: string, exceptTargetId: string): Promise<ClusterPeer[]> {
+    const rows = await this.m().query<
+      {
+        id: string;
+        tenant_id: string;
+        tenant_name: string;
+        release_name: string;
+        departing: boolean;
+        adopt: AdoptionPolicy;
+        inventory: InventoryEntry[];
+        conflicts: ConflictEntry[];
+      }[]
+    >(
+      `SELECT t.id, t.tenant_id, tn.name AS tenant_name, t.release_name,
+              (t.removing OR r.deletion_requested_at IS NOT NULL) AS departing,
+              r.adopt, t.inventory, t.conflicts
+       FROM target t
+         JOIN release r ON r.id = t.release_id
+         JOIN tenant tn ON tn.id = t.tenant_id
+       WHERE t.cluster_id = $1 AND t.id <> $2`,
+      [clusterId, exceptTargetId],
+    );
+    return rows.map((r) => ({
+      targetId: r.id,
+      tenantId: r.tenant_id,
+      tenantName: r.tenant_name,
+      releaseName: r.release_name,
+      departing: r.departing,
+      adopt: r.adopt,
+      inventory: r.inventory,
+      conflicts: r.conflicts,
+    }));
+  }
+
+  /** Makes the given targets (of any tenant, each id with its tenant) due now. */
+  async enqueueTargets(keys: readonly TenantRowId[]): Promise<number> {
+    if (keys.length === 0) {
+      return 0;
+    }
+    const { tenantIds, ids } = tenantRowIdArrays(keys);
+    const result = await this.m().query<[unknown[], number]>(
+      `UPDATE target SET next_run_at = LEAST(next_run_at, now()), reconcile_requested_at = now()
+       WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))`,
+      [tenantIds, ids],
+    );
+    return result[1];
+  }
+
   async setSuspended(tenantId: string, targetId: string, suspended: boolean): Promise<boolean> {
     const result = await this.m()
       .getRepository(TargetEntity)
       .update({ tenantId, id: targetId }, { suspended, nextRunAt: new Date() });
     return (result.affected ?? 0) > 0;
   }
-
-  /**
-   * Claims due targets under a lease. SKIP LOCKED lets replicas claim side by
-   * side; the fencing token makes any later write by an older holder fail.
-   */
-  async claimDue(
-    owner: string,
-    limit: number,
-    leaseMs: number,
-    excludeClusterIds: readonly string[],
-  ): Promise<ClaimedTarget[]> {
-    // UPDATE through TypeORM's query() answers [rows, rowCount].
-    const [rows] = await this.m().query<
-      [
-        {
-          id: string;
-          tenant_id: string;
-          release_id: string;
-          cluster_id: string;
-          fencing_token: string;
-          claimed_at: string;
-        }[],
-        number,
-      ]
-    >(
-      `UPDATE target t
-         SET lease_owner = $1,
-             lease_expires_at = now() + make_interval(secs => $3::double precision / 1000),
-             fencing_token = t.fencing_token + 1
-       WHERE t.id IN (
-         SELECT id FROM target
-         WHERE next_run_at <= now()
-           AND (lease_expires_at IS NULL OR lease_expires_at < now())
-           AND NOT (cluster_id = ANY($4::uuid[]))
-         ORDER BY next_run_at
-         LIMIT $2
-         FOR UPDATE SKIP LOCKED)
-       RETURNING t.id, t.tenant_id, t.release_id, t.cluster_id, t.fencing_token, now()::text AS claimed_at`,
-      [owner, limit, leaseMs, excludeClusterIds],
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      tenantId: r.tenant_id,
-      releaseId: r.release_id,
-      clusterId: r.cluster_id,
-      fencingToken: String(r.fencing_token),
-      claimedAt: r.claimed_at,
-    }));
-  }
-
-  async renewLease(claim: ClaimedTarget, owner: string, leaseMs: number): Promise<boolean> {
-    const result = await this.m().query<[unknown[], number]>(
-      `UPDATE target SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
-       WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3 AND lease_expires_at > now()`,
-      [claim.id, owner, claim.fencingToken, leaseMs],
-    );
-    return result[1] > 0;
-  }
-
-  /**
-   * Writes a reconcile's outcome, its history row and trims history, only while
-   * the lease is still ours and unexpired. One statement, so one round trip and
-   * atomic without a transaction; `events` are inserted by the same statement.
-   * `afterWrite` adds a transaction around it for other writes. Returns false when
-   * the write was rejected (someone else owns the target).
-   */
-  async complete(
-    claim: ClaimedTarget,
-    owner: string,
-    outcome: TargetOutcome,
-    run: Omit<TargetRunEntity, 'id' | 'targetId' | 'target'> | undefined,
-    afterWrite?: (manager: EntityManager) => Promise<void>,
-    events: readonly NewEvent[] = [],
-  ): Promise<boolean> {
-    const statement = this.completeStatement(claim, owner, outcome, run, events);
-    if (afterWrite === undefined) {
-      const rows = await this.m().query<{ written: number }[]>(statement.sql, statement.params);
-      return (rows[0]?.written ?? 0) > 0;
-    }
-    return this.dataSource.transaction(async (manager) => {
-      const rows = await manager.query<{ written: number }[]>(statement.sql, statement.params);
-      if ((rows[0]?.written ?? 0) === 0) {
-        return false;
-      }
-      await afterWrite(manager);
-      return true;
-    });
-  }
-
-  private completeStatement(
-    claim: ClaimedTarget,
-    owner: string,
-    outcome: TargetOutcome,
-    run: Omit<TargetRunEntity, 'id' | 'targetId' | 'target'> | undefined,
-    events: readonly NewEvent[],
-  ): { sql: string; params: unknown[] } {
-    const { nextRunAt, ...fields } = outcome;
-    const params: unknown[] = [claim.id, owner, claim.fencingToken, claim.claimedAt ?? null];
-    // A request made during the run (trigger, user) makes the target due again at once.
-    const requestedSince = 'COALESCE(reconcile_requested_at > $4::timestamptz, false)';
-    const sets = [
-      'lease_owner = NULL',
-      'lease_expires_at = NULL',
-      `next_run_at = CASE WHEN ${requestedSince} THEN now() ELSE $${params.push(nextRunAt)}::timestamptz END`,
-      `reconcile_requested_at = CASE WHEN ${requestedSince} THEN reconcile_requested_at END`,
-      `fresh_read_requested = fresh_read_requested AND ${requestedSince}`,
-    ];
-    const target = this.dataSource.getMetadata(TargetEntity);
-    for (const [property, value] of Object.entries(fields)) {
-      if (value === undefined) {
-        continue; // Absent: keep what is stored.
-      }
-      params.push(columnValue(target, property, value));
-      sets.push(`"${columnName(target, property)}" = $${params.length}`);
-    }
-    let sql = `WITH updated AS (
-        UPDATE target SET ${sets.join(', ')}
-        WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3 AND lease_expires_at > now()
-        RETURNING id)`;
-    if (run !== undefined) {
-      const history = this.dataSource.getMetadata(TargetRunEntity);
-      const columns = ['id', 'target_id'];
-      const values = [`$${params.push(randomUUID())}::uuid`, 'updated.id'];
-      for (const [property, value] of Object.entries(run)) {
-        columns.push(`"${columnName(history, property)}"`);
-        values.push(`$${params.push(columnValue(history, property, value))}`);
-      }
-      // The trim sees the rows from before this statement: keep the newest LIMIT - 1 of them.
-      sql += `,
-      inserted AS (
-        INSERT INTO target_run (${columns.join(', ')}) SELECT ${values.join(', ')} FROM updated),
-      trimmed AS (
-        DELETE FROM target_run WHERE id IN (
-          SELECT id FROM target_run WHERE target_id = $1 ORDER BY started_at DESC OFFSET $${params.push(HISTORY_LIMIT - 1)})
-          AND EXISTS (SELECT 1 FROM updated))`;
-    }
-    if (events.length > 0) {
-      const param = `$${params.push(eventsParameter(events))}`;
-      sql += `,
-      events AS (${insertEventsSql(param, 'WHERE EXISTS (SELECT 1 FROM updated)')})`;
-    }
-    sql += `
-      SELECT count(*)::int AS written FROM updated`;
-    return { sql, params };
-  }
-
-  /** Deletes a removed target after its objects were pruned, under the same fencing rule. */
-  async deleteClaimed(claim: ClaimedTarget, owner: string): Promise<boolean> {
-    const result = await this.m().query<[unknown[], number]>(
-      `DELETE FROM target WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3 AND lease_expires_at > now()`,
-      [claim.id, owner, claim.fencingToken],
-    );
-    return result[1] > 0;
-  }
-
-  async releaseLease(claim: ClaimedTarget, owner: string, nextRunAt: Date): Promise<void> {
-    await this.m().query(
-      `UPDATE target SET lease_owner = NULL, lease_expires_at = NULL, next_run_at = $4
-       WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3`,
-      [claim.id, owner, claim.fencingToken, nextRunAt],
-    );
-  }
-
-  queueDepth(): Promise<number> {
-    return this.m()
-      .query<{ n: number }[]>(`SELECT count(*)::int AS n FROM target WHERE next_run_at <= now()`)
-      .then((rows) => rows[0]?.n ?? 0);
-  }
-}
-
-function columnName(metadata: EntityMetadata, property: string): string {
-  const column = metadata.findColumnWithPropertyName(property);
-  if (column === undefined) {
-    throw new Error(`${metadata.name} has no column for ${property}`);
-  }
-  return column.databaseName;
-}
-
-/** Raw query parameters: jsonb as JSON text (pg would turn arrays into PostgreSQL arrays). */
-function columnValue(metadata: EntityMetadata, property: string, value: unknown): unknown {
-  const column = metadata.findColumnWithPropertyName(property);
-  return column?.type === 'jsonb' && value !== null ? JSON.stringify(value) : value;
 }

@@ -1,3 +1,5 @@
+import type { TenantRowId } from 'src/common/database/tenant-row-ids';
+import type { ClusterPeer, Target } from './releases.types';
 import { Injectable } from '@nestjs/common';
 import { ClustersService } from 'src/clusters/clusters.service';
 import type { Page } from 'src/common/api/pagination';
@@ -19,6 +21,39 @@ export class TargetsService {
     private readonly tenants: TenantsService,
     private readonly clusters: ClustersService,
   ) {}
+
+  /** A claimed batch's targets, each read by its tenant and id. */
+  findByTenantRowIds(keys: readonly TenantRowId[]): Promise<Target[]> {
+    return this.targets.findByTenantRowIds(keys);
+  }
+
+  /** Makes the given targets of a tenant due now (a trigger, not a user request). */
+  enqueue(
+    tenantId: string,
+    where: { targetId?: string; releaseId?: string; releaseIds?: readonly string[] },
+  ): Promise<number> {
+    return this.targets.enqueue(tenantId, where);
+  }
+
+  /** Makes every target on a cluster due now (the cluster came back). */
+  enqueueCluster(clusterId: string): Promise<number> {
+    return this.targets.enqueueCluster(clusterId);
+  }
+
+  /** The other targets on a cluster with their inventories and claims (one query). */
+  peersOnCluster(clusterId: string, exceptTargetId: string): Promise<ClusterPeer[]> {
+    return this.targets.peersOnCluster(clusterId, exceptTargetId);
+  }
+
+  /** Makes targets of any tenant due now: objects they hold changed under them. */
+  enqueueTargets(keys: readonly TenantRowId[]): Promise<number> {
+    return this.targets.enqueueTargets(keys);
+  }
+
+  /** The target of one release on one cluster (a dependsOn check), or null. */
+  findForCluster(tenantId: string, releaseId: string, clusterId: string): Promise<Target | null> {
+    return this.targets.findForCluster(tenantId, releaseId, clusterId);
+  }
 
   async list(
     tenantName: string,
@@ -57,7 +92,19 @@ export class TargetsService {
   }
 
   async reconcile(tenantName: string, release: string, cluster: string): Promise<number> {
-    const { tenantId, target } = await this.find(tenantName, release, cluster);
+    const { tenantId, target, suspendedRelease } = await this.find(tenantName, release, cluster);
+    if (suspendedRelease) {
+      throw new ReleaseError(
+        'ReleaseSuspended',
+        `release "${release}" is suspended; resume it first`,
+      );
+    }
+    if (target.suspended) {
+      throw new ReleaseError(
+        'TargetSuspended',
+        `the target of release "${release}" on cluster "${cluster}" is suspended; resume it first`,
+      );
+    }
     return this.targets.enqueue(tenantId, { targetId: target.id }, undefined, { freshRead: true });
   }
 
@@ -85,7 +132,7 @@ export class TargetsService {
     tenantName: string,
     releaseName: string,
     clusterName: string,
-  ): Promise<{ tenantId: string; target: TargetEntity }> {
+  ): Promise<{ tenantId: string; target: TargetEntity; suspendedRelease: boolean }> {
     const tenantId = await this.tenants.idOf(tenantName);
     const release = await this.releases.load(tenantId, releaseName);
     const clusterId = await this.clusterIdOf(clusterName);
@@ -96,6 +143,6 @@ export class TargetsService {
         `release "${releaseName}" has no target on cluster "${clusterName}"`,
       );
     }
-    return { tenantId, target };
+    return { tenantId, target, suspendedRelease: release.suspended };
   }
 }

@@ -15,13 +15,16 @@ export function releaseSpec(fields: Partial<ReleaseSpec> & { sourceId: string })
     retryIntervalSeconds: 60,
     timeoutSeconds: 60,
     prune: true,
+    pruneCustomResourceDefinitions: false,
+    adopt: 'IfUnowned',
     wait: true,
     allowEmpty: false,
     force: false,
     suspended: false,
     dependsOn: [],
     healthChecks: [],
-    variables: {},
+    healthCheckExprs: [],
+    postBuild: null,
     ...fields,
   };
 }

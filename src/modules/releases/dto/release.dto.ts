@@ -7,6 +7,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsNotEmpty,
   IsObject,
   IsOptional,
   IsString,
@@ -17,10 +18,10 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { PageDto } from 'src/common/api/page.dto';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN =
-  /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+import {
+  BOUNDED_DNS_LABEL_PATTERN as DNS_LABEL,
+  BOUNDED_DNS_SUBDOMAIN_PATTERN as DNS_SUBDOMAIN,
+} from 'src/common/validation/names';
 
 export class LabelSelectorRequirementDto {
   @IsString()
@@ -85,6 +86,40 @@ export class ReleaseHelmDto {
   values?: Record<string, unknown>;
 }
 
+/** A ConfigMap or Secret whose data keys become variables (Flux's substituteFrom). */
+export class SubstituteReferenceDto {
+  @IsIn(['ConfigMap', 'Secret'])
+  kind!: 'ConfigMap' | 'Secret';
+
+  /** Read in the workload cluster, in the release's target namespace, as the grant's service account. */
+  @Matches(DNS_SUBDOMAIN)
+  name!: string;
+
+  /** A missing object is skipped instead of failing the run (default false). */
+  @IsOptional()
+  @IsBoolean()
+  optional?: boolean;
+}
+
+/**
+ * Flux Kustomization `spec.postBuild`: `${var}` substitution, off unless set.
+ * `{}` substitutes the built-ins only.
+ */
+export class PostBuildDto {
+  /** Inline variables; they win over substituteFrom. Built-in names are reserved. */
+  @IsOptional()
+  @IsObject()
+  substitute?: Record<string, string>;
+
+  /** Read in order; a later object's keys override an earlier one's. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @ValidateNested({ each: true })
+  @Type(() => SubstituteReferenceDto)
+  substituteFrom?: SubstituteReferenceDto[];
+}
+
 export class HealthCheckRefDto {
   @IsString()
   apiVersion!: string;
@@ -100,6 +135,31 @@ export class HealthCheckRefDto {
   namespace?: string;
 }
 
+/** Flux `healthCheckExprs`: CEL health for objects of one apiVersion/kind. */
+export class HealthCheckExprDto {
+  @IsString()
+  @IsNotEmpty()
+  apiVersion!: string;
+
+  @IsString()
+  @IsNotEmpty()
+  kind!: string;
+
+  /** CEL, true when the object is ready (required). */
+  @IsString()
+  current!: string;
+
+  /** CEL, true while the object is still being reconciled (checked first). */
+  @IsOptional()
+  @IsString()
+  inProgress?: string;
+
+  /** CEL, true when the object failed (checked after inProgress, before current). */
+  @IsOptional()
+  @IsString()
+  failed?: string;
+}
+
 /** Fields shared by create and update. */
 export class ReleaseSpecDto {
   /** Name of a source of the same tenant. */
@@ -112,7 +172,7 @@ export class ReleaseSpecDto {
   @MaxLength(1024)
   path?: string;
 
-  /** Omit to detect from the path: a kustomization file means kustomize, else plain. */
+  /** Omit to detect from the path: a kustomization file means kustomize, else a Chart.yaml means helm, else plain. */
   @IsOptional()
   @IsIn(['plain', 'kustomize', 'helm'])
   kind?: 'plain' | 'kustomize' | 'helm';
@@ -163,6 +223,24 @@ export class ReleaseSpecDto {
   @IsBoolean()
   prune?: boolean;
 
+  /**
+   * Also delete CustomResourceDefinitions that left the desired set (default false:
+   * kept, as Helm keeps a chart's CRDs). Even then a CRD stays while custom resources
+   * of it remain that this release does not own.
+   */
+  @IsOptional()
+  @IsBoolean()
+  pruneCustomResourceDefinitions?: boolean;
+
+  /**
+   * Taking over objects that already exist: `IfUnowned` (default) unless another
+   * release on the cluster owns them, `Always` even then, `Never` only objects this
+   * release created. A refused object is left untouched and the target shows `Conflict`.
+   */
+  @IsOptional()
+  @IsIn(['IfUnowned', 'Always', 'Never'])
+  adopt?: 'IfUnowned' | 'Always' | 'Never';
+
   /** Wait for applied objects to become healthy (default true). */
   @IsOptional()
   @IsBoolean()
@@ -196,10 +274,31 @@ export class ReleaseSpecDto {
   @Type(() => HealthCheckRefDto)
   healthChecks?: HealthCheckRefDto[];
 
-  /** `${name}` substitutions; built-ins (cluster_name, cluster_label_*, target_namespace, tenant) win. */
+  /** Custom health per apiVersion/kind (CEL); the first entry for a group/kind wins. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @ValidateNested({ each: true })
+  @Type(() => HealthCheckExprDto)
+  healthCheckExprs?: HealthCheckExprDto[];
+
+  /**
+   * Deprecated: use `postBuild.substitute`. A non-empty map is stored as
+   * `postBuild: { substitute: ... }`; refused together with `postBuild`.
+   */
+  @ApiPropertyOptional({ deprecated: true })
   @IsOptional()
   @IsObject()
   variables?: Record<string, string>;
+
+  /**
+   * `${var}` substitution as Flux's Kustomization `spec.postBuild`. Omitted: manifests
+   * (plain, Kustomize and Helm output) are applied literally.
+   */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => PostBuildDto)
+  postBuild?: PostBuildDto;
 }
 
 export class CreateReleaseDto extends ReleaseSpecDto {
@@ -230,13 +329,20 @@ export class ReleaseDto {
   retryIntervalSeconds!: number;
   timeoutSeconds!: number;
   prune!: boolean;
+  pruneCustomResourceDefinitions!: boolean;
+  @ApiProperty({ enum: ['IfUnowned', 'Always', 'Never'] })
+  adopt!: 'IfUnowned' | 'Always' | 'Never';
   wait!: boolean;
   allowEmpty!: boolean;
   force!: boolean;
   suspend!: boolean;
   dependsOn!: string[];
   healthChecks!: HealthCheckRefDto[];
+  healthCheckExprs!: HealthCheckExprDto[];
+  /** Deprecated mirror of `postBuild.substitute` (empty without a postBuild). */
+  @ApiProperty({ deprecated: true })
   variables!: Record<string, string>;
+  postBuild!: PostBuildDto | null;
   generation!: number;
   /** Set while the release's targets prune before it disappears. */
   deletionRequestedAt!: string | null;

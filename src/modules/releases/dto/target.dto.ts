@@ -1,13 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { PageDto } from 'src/common/api/page.dto';
-
-export class TargetConditionDto {
-  type!: string;
-  status!: string;
-  reason!: string;
-  message!: string;
-  lastTransitionTime!: string;
-}
+import { ConditionDto } from 'src/common/conditions/condition.dto';
 
 export class TargetCountsDto {
   applied!: number;
@@ -21,7 +14,7 @@ export class TargetDto {
   release!: string;
   cluster!: string;
   ready!: string;
-  conditions!: TargetConditionDto[];
+  conditions!: ConditionDto[];
   appliedRevision!: string | null;
   lastAttemptedRevision!: string | null;
   observedGeneration!: number;

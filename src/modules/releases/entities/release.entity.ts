@@ -1,4 +1,5 @@
 import {
+  Check,
   Column,
   CreateDateColumn,
   Entity,
@@ -12,35 +13,19 @@ import {
 import { SourceEntity } from 'src/modules/sources/entities/source.entity';
 import { TenantEntity } from 'src/tenants/entities/tenant.entity';
 
-export type ReleaseKind = 'plain' | 'kustomize' | 'helm';
+import type {
+  ClusterSelector,
+  Release,
+  ReleaseHealthCheck,
+  ReleaseHealthCheckExpr,
+  ReleaseHelmSpec,
+  ReleaseKind,
+  AdoptionPolicy,
+  ReleasePostBuild,
+} from '../releases.types';
 
-/** Kubernetes-style label selector over cluster labels. */
-export interface ClusterSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: {
-    key: string;
-    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-    values?: string[];
-  }[];
-}
-
-export interface ReleaseHelmSpec {
-  /** Chart name in a helm source, or a chart directory / .tgz path inside a git source. */
-  chart: string;
-  /** Semver range for charts from a helm source. */
-  version?: string;
-  releaseName?: string;
-  valuesFiles?: string[];
-  values?: Record<string, unknown>;
-}
-
-/** An extra health check on an object the release does not apply itself. */
-export interface ReleaseHealthCheck {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
+export type { ClusterSelector, ReleaseHealthCheck, ReleaseHelmSpec, ReleaseKind };
+export type { ReleaseHealthCheckExpr };
 
 /**
  * What to deploy and where. Spec fields bump `generation`; targets record the
@@ -49,7 +34,8 @@ export interface ReleaseHealthCheck {
 @Entity({ name: 'release' })
 @Unique('UQ_release_tenant_name', ['tenantId', 'name'])
 @Index('IDX_release_source', ['sourceId'])
-export class ReleaseEntity {
+@Check('CK_release_adopt', `"adopt" IN ('IfUnowned', 'Always', 'Never')`)
+export class ReleaseEntity implements Release {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'PK_release' })
   id!: string;
 
@@ -102,6 +88,12 @@ export class ReleaseEntity {
   @Column({ type: 'boolean', default: true })
   prune!: boolean;
 
+  @Column({ type: 'boolean', name: 'prune_custom_resource_definitions', default: false })
+  pruneCustomResourceDefinitions!: boolean;
+
+  @Column({ type: 'text', default: 'IfUnowned' })
+  adopt!: AdoptionPolicy;
+
   @Column({ type: 'boolean', default: true })
   wait!: boolean;
 
@@ -120,8 +112,13 @@ export class ReleaseEntity {
   @Column({ type: 'jsonb', name: 'health_checks', default: () => "'[]'" })
   healthChecks!: ReleaseHealthCheck[];
 
+  @Column({ type: 'jsonb', name: 'health_check_exprs', default: () => "'[]'" })
+  healthCheckExprs!: ReleaseHealthCheckExpr[];
+
   @Column({ type: 'jsonb', default: () => "'{}'" })
-  variables!: Record<string, string>;
+  /** Flux-style postBuild; null: manifests are applied literally. */
+  @Column({ type: 'jsonb', name: 'post_build', nullable: true })
+  postBuild!: ReleasePostBuild | null;
 
   @Column({ type: 'integer', default: 1 })
   generation!: number;

@@ -9,39 +9,18 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { ClusterEntity } from 'src/clusters/entities/cluster.entity';
+import type {
+  ConditionStatus,
+  ConflictEntry,
+  InventoryEntry,
+  Target,
+  TargetCondition,
+  TargetCounts,
+  TargetResult,
+} from '../releases.types';
 import { ReleaseEntity } from './release.entity';
 
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-
-export interface TargetCondition {
-  type: 'Ready' | 'Reconciling' | 'Stalled';
-  status: ConditionStatus;
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-}
-
-/** One applied object, as stored between reconciles. */
-export interface InventoryEntry {
-  group: string;
-  version: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  /** Digest of the desired object we last applied; unchanged desired + unchanged live = no request. */
-  appliedHash?: string;
-  /** resourceVersion the cluster returned after our last apply. */
-  resourceVersion?: string;
-}
-
-export interface TargetCounts {
-  applied: number;
-  unchanged: number;
-  pruned: number;
-  drifted: number;
-}
-
-export type TargetResult = 'Succeeded' | 'Failed' | 'Skipped';
+export type { ConditionStatus, InventoryEntry, TargetCondition, TargetCounts, TargetResult };
 
 /**
  * One release on one cluster: the unit of reconciliation, and its own work
@@ -53,7 +32,7 @@ export type TargetResult = 'Succeeded' | 'Failed' | 'Skipped';
 // Listing pages through a tenant's targets by name without joins or sorts.
 @Index('IDX_target_tenant_names', ['tenantId', 'releaseName', 'clusterName'])
 @Index('IDX_target_due', ['nextRunAt'])
-export class TargetEntity {
+export class TargetEntity implements Target {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'PK_target' })
   id!: string;
 
@@ -120,6 +99,9 @@ export class TargetEntity {
 
   @Column({ type: 'jsonb', default: () => "'[]'" })
   inventory!: InventoryEntry[];
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  conflicts!: ConflictEntry[];
 
   @Column({ type: 'boolean', default: false })
   suspended!: boolean;
