@@ -4,11 +4,15 @@ import { ClusterRepository } from 'src/clusters/cluster.repository';
 import { ClustersService } from 'src/clusters/clusters.service';
 import type { ClusterClientFactory } from 'src/clusters/connection/cluster-client.factory';
 import type { ClusterProbeService } from 'src/clusters/connection/cluster-probe.service';
-import type { SecretVault } from 'src/clusters/vault/secret-vault';
+import type { SecretVault } from 'src/common/vault/secret-vault';
 import type { AppConfig } from 'src/common/config/config';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import { ReconcileContextLoader } from 'src/modules/reconciler/reconcile-context.loader';
+import type { ReleaseSourceLookup } from 'src/modules/releases/release-source.port';
 import { ReleaseRepository, ReleaseSpec } from 'src/modules/releases/release.repository';
-import { ClaimedTarget, TargetRepository } from 'src/modules/releases/target.repository';
+import { ReleasesService } from 'src/modules/releases/releases.service';
+import { TargetsService } from 'src/modules/releases/targets.service';
+import { TargetRepository } from 'src/modules/releases/target.repository';
 import type { ArtifactStore } from 'src/modules/sources/artifacts/artifact-store';
 import type { GitFetcher } from 'src/modules/sources/git/git-fetcher';
 import type { HelmRepositoryClient } from 'src/modules/sources/helm/helm-repository.client';
@@ -20,6 +24,11 @@ import { GrantRepository } from 'src/tenants/grants/grant.repository';
 import { GrantsService } from 'src/tenants/grants/grants.service';
 import { TenantRepository } from 'src/tenants/tenant.repository';
 import { TenantsService } from 'src/tenants/tenants.service';
+import { SystemClock } from 'src/common/coordination/clock';
+import {
+  type ClaimedTarget,
+  TargetQueueRepository,
+} from 'src/modules/reconciler/target-queue.repository';
 import { createTestDatabase } from 'test/support/database/test-database';
 import {
   insertCluster,
@@ -40,6 +49,8 @@ describe("loading a claimed batch's reconcile contexts (real PostgreSQL)", () =>
   let ds: DataSource;
   let releases: ReleaseRepository;
   let targets: TargetRepository;
+  let sourceRepository: SourceRepository;
+  let queue: TargetQueueRepository;
   let sut: ReconcileContextLoader;
 
   beforeAll(async () => {
@@ -47,8 +58,10 @@ describe("loading a claimed batch's reconcile contexts (real PostgreSQL)", () =>
     ds = db.dataSource;
     releases = new ReleaseRepository(ds);
     targets = new TargetRepository(ds);
+    queue = new TargetQueueRepository(ds, new SystemClock());
     // Real services over real repositories; only what getByIds, namesByIds and grantsFor use is wired.
-    const tenants = new TenantsService(new TenantRepository(ds));
+    const events = new DomainEventBus();
+    const tenants = new TenantsService(new TenantRepository(ds), events);
     const clusters = new ClustersService(
       unused<AppConfig>(),
       new ClusterRepository(ds),
@@ -56,10 +69,12 @@ describe("loading a claimed batch's reconcile contexts (real PostgreSQL)", () =>
       unused<SecretVault>(),
       unused<ClusterClientFactory>(),
       unused<ClusterProbeService>(),
+      events,
     );
-    const grants = new GrantsService(new GrantRepository(ds), clusters, tenants);
+    const grants = new GrantsService(new GrantRepository(ds), clusters, tenants, events);
+    sourceRepository = new SourceRepository(ds);
     const sources = new SourcesService(
-      new SourceRepository(ds),
+      sourceRepository,
       unused<SourceCredentialsCodec>(),
       unused<SourceScheduler>(),
       unused<GitFetcher>(),
@@ -67,7 +82,23 @@ describe("loading a claimed batch's reconcile contexts (real PostgreSQL)", () =>
       unused<AppConfig>(),
       unused<HelmRepositoryClient>(),
     );
-    sut = new ReconcileContextLoader(targets, releases, clusters, tenants, grants, sources);
+    const releaseService = new ReleasesService(
+      ds,
+      releases,
+      targets,
+      tenants,
+      unused<ReleaseSourceLookup>(),
+      events,
+    );
+    const targetService = new TargetsService(targets, releaseService, tenants, clusters);
+    sut = new ReconcileContextLoader(
+      targetService,
+      releaseService,
+      clusters,
+      tenants,
+      grants,
+      sources,
+    );
   });
   afterAll(async () => db?.drop());
 
@@ -112,7 +143,7 @@ describe("loading a claimed batch's reconcile contexts (real PostgreSQL)", () =>
   });
 
   const claimAll = async (): Promise<ClaimedTarget[]> => {
-    const claims = await targets.claimDue('replica-a', 50, 30_000, []);
+    const claims = await queue.claimDue('replica-a', 50, 30_000);
     expect(claims).toHaveLength(4);
     return claims;
   };
@@ -283,7 +314,7 @@ describe("loading a claimed batch's reconcile contexts (real PostgreSQL)", () =>
     // No constraint ties a release's source to its tenant: a crafted or corrupt row must not leak beta's source.
     const borrowed = await releases.insert(acme, spec(fleet.sources.beta, 'borrowed', ['c1']));
     await targets.syncForRelease(borrowed);
-    const claims = await targets.claimDue('replica-a', 50, 30_000, []);
+    const claims = await queue.claimDue('replica-a', 50, 30_000);
     expect(claims).toHaveLength(5);
 
     const contexts = await sut.load(claims);
@@ -301,5 +332,42 @@ describe("loading a claimed batch's reconcile contexts (real PostgreSQL)", () =>
     // The beta release of the same batch still gets the same source row.
     const api = [...contexts.values()].filter((c) => c.release.name === 'api');
     expect(api.map((c) => c.source?.id)).toEqual([fleet.sources.beta, fleet.sources.beta]);
+  });
+
+  it("reads no other tenant's target, release or source in a batch, even by a known id", async () => {
+    const { acme, beta } = fleet;
+    const claims = await claimAll();
+    const acmeTarget = claims.find((c) => c.tenantId === acme)!;
+    const betaTarget = claims.find((c) => c.tenantId === beta)!;
+
+    // Right ids, wrong tenant: nothing.
+    expect(await targets.findByTenantRowIds([{ tenantId: beta, id: acmeTarget.id }])).toEqual([]);
+    expect(await releases.findByTenantRowIds([{ tenantId: beta, id: fleet.releases.web }])).toEqual(
+      [],
+    );
+    expect(
+      await sourceRepository.findByTenantRowIds([{ tenantId: acme, id: fleet.sources.beta }]),
+    ).toEqual([]);
+
+    // Mixed batch: each id only with its own tenant, duplicates read once.
+    const mixed = await targets.findByTenantRowIds([
+      { tenantId: acme, id: acmeTarget.id },
+      { tenantId: acme, id: acmeTarget.id },
+      { tenantId: acme, id: betaTarget.id },
+      { tenantId: beta, id: betaTarget.id },
+    ]);
+    expect(mixed.map((t) => `${t.tenantId}/${t.id}`).sort()).toEqual(
+      [`${acme}/${acmeTarget.id}`, `${beta}/${betaTarget.id}`].sort(),
+    );
+    const releasesRead = await releases.findByTenantRowIds([
+      { tenantId: acme, id: fleet.releases.web },
+      { tenantId: acme, id: fleet.releases.api },
+    ]);
+    expect(releasesRead.map((r) => r.name)).toEqual(['web']);
+    const sourcesRead = await sourceRepository.findByTenantRowIds([
+      { tenantId: beta, id: fleet.sources.beta },
+      { tenantId: beta, id: fleet.sources.acme },
+    ]);
+    expect(sourcesRead.map((r) => r.name)).toEqual(['beta-repo']);
   });
 });

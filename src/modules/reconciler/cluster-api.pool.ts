@@ -1,6 +1,9 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ClusterChanged } from 'src/clusters/clusters.events';
 import { ClusterClientFactory } from 'src/clusters/connection/cluster-client.factory';
-import { KubeApiClient, KubeConnection } from './kube/kube-api.client';
+import { DomainEventBus } from 'src/common/events/domain-event-bus';
+import { KubeApiClient } from 'src/common/kube/kube-api.client';
+import { createKubeApiClient } from 'src/common/kube/kube-client.factory';
 import { ReconcilerMetrics } from './reconciler.metrics';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 
@@ -10,6 +13,8 @@ interface PooledClient {
   readonly clusterName: string;
   /** Counts already exported, per verb, so the counter only ever grows by deltas. */
   readonly exported: Map<string, number>;
+  /** Verbs with a series for this cluster, across rebuilt clients: what `drop` removes. */
+  readonly verbs: Set<string>;
 }
 
 /**
@@ -17,15 +22,30 @@ interface PooledClient {
  * (rotation): the old client is closed and never used again.
  */
 @Injectable()
-export class ClusterApiPool implements OnModuleDestroy {
+export class ClusterApiPool implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly clients = new Map<string, PooledClient>();
+  private unsubscribe: () => void = () => undefined;
 
   constructor(
     private readonly factory: ClusterClientFactory,
     @Inject(RECONCILER_OPTIONS) private readonly options: ReconcilerOptions,
     private readonly metrics: ReconcilerMetrics,
+    private readonly events: DomainEventBus,
   ) {
     metrics.onCollectKubeRequests(() => this.collect());
+  }
+
+  onApplicationBootstrap(): void {
+    // A deleted cluster's connection and request series go with it.
+    this.unsubscribe = this.events.subscribe(
+      ClusterChanged,
+      (event) => {
+        if (event.change === 'deleted') {
+          this.drop(event.clusterId);
+        }
+      },
+      'ClusterApiPool.drop',
+    );
   }
 
   async clientFor(
@@ -40,21 +60,7 @@ export class ClusterApiPool implements OnModuleDestroy {
       return pooled.client;
     }
     const kc = await this.factory.kubeConfig(clusterId);
-    const cluster = kc.getCurrentCluster();
-    const user = kc.getCurrentUser();
-    if (cluster === null || user === null) {
-      throw new Error('cluster connection has no cluster or user');
-    }
-    const connection: KubeConnection = {
-      server: cluster.server,
-      caData: cluster.caData,
-      tlsServerName: cluster.tlsServerName,
-      certData: user.certData,
-      keyData: user.keyData,
-      token: user.token,
-      insecureSkipTlsVerify: cluster.skipTLSVerify,
-    };
-    const client = new KubeApiClient(connection, {
+    const client = createKubeApiClient(kc, {
       // The replica shows in the cluster's audit log, which helps tracing two replicas.
       userAgent: `gitfleet/${this.options.replicaId}`,
     });
@@ -62,14 +68,23 @@ export class ClusterApiPool implements OnModuleDestroy {
       this.exportCounts(pooled);
       pooled.client.close();
     }
-    this.clients.set(clusterId, { version, client, clusterName, exported: new Map() });
+    this.clients.set(clusterId, {
+      version,
+      client,
+      clusterName,
+      exported: new Map(),
+      verbs: pooled?.verbs ?? new Set(),
+    });
     return client;
   }
 
   drop(clusterId: string): void {
     const pooled = this.clients.get(clusterId);
     if (pooled !== undefined) {
-      this.metrics.kubeRequests.remove({ cluster: pooled.clusterName });
+      // A series is removed by its full label set only.
+      for (const verb of pooled.verbs) {
+        this.metrics.kubeRequests.remove({ cluster: pooled.clusterName, verb });
+      }
       pooled.client.close();
     }
     this.clients.delete(clusterId);
@@ -88,11 +103,13 @@ export class ClusterApiPool implements OnModuleDestroy {
       if (delta > 0) {
         this.metrics.kubeRequests.inc({ cluster: pooled.clusterName, verb }, delta);
         pooled.exported.set(verb, n);
+        pooled.verbs.add(verb);
       }
     }
   }
 
   onModuleDestroy(): void {
+    this.unsubscribe();
     for (const { client } of this.clients.values()) {
       client.close();
     }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { isKubeError } from './kube/kube.errors';
+import { isKubeError } from 'src/common/kube/kube.errors';
 import { apiVersionOf, isOwnedBy, refKey, TENANT_LABEL } from './kube/kube-objects';
-import type { KubeApi } from './kube/kube-api.client';
+import type { KubeApi } from 'src/common/kube/kube-api.client';
 import type { InventoryEntry, KubeObject, ObjectRef, Owner } from './kube/kube.types';
 import type { LiveState } from './kube/live-reader';
 

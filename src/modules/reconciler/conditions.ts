@@ -1,5 +1,3 @@
-import type { TargetCondition, ConditionStatus } from 'src/modules/releases/entities/target.entity';
-
 /** Condition reasons, PascalCase as in Flux. */
 export const Reason = {
   ReconciliationSucceeded: 'ReconciliationSucceeded',
@@ -21,28 +19,23 @@ export const Reason = {
   ClusterPaused: 'ClusterPaused',
   /** The cluster's Cluster API object is being deleted. */
   ClusterDeleting: 'ClusterDeleting',
+  /** An object the release renders is owned by another release on the cluster. */
+  Conflict: 'Conflict',
+  /** A custom resource waited for was never observed by a controller (none installed?). */
+  NotObserved: 'NotObserved',
+  /** The workload cluster's RBAC refused the impersonated identity a verb (HTTP 403). */
+  Forbidden: 'Forbidden',
+  /** A kind has no REST mapping on the cluster: its CRD is not installed. */
+  MissingCustomResourceDefinition: 'MissingCustomResourceDefinition',
+  /** The path holds files gitfleet does not render (jsonnet, CUE, a chart where Kustomize was asked). */
+  UnsupportedFormat: 'UnsupportedFormat',
+  /** A postBuild.substituteFrom object that is not optional is missing. */
+  SubstituteFromNotFound: 'SubstituteFromNotFound',
+  /** A postBuild.substituteFrom object could not be read or holds an invalid key. */
+  SubstituteFromFailed: 'SubstituteFromFailed',
+  /** A Helm chart dependency could not be fetched from its repository. */
+  ChartDependencyFetchFailed: 'ChartDependencyFetchFailed',
+  /** A Helm or Argo CD hook failed, or did not complete in time; the message names it. */
+  HookFailed: 'HookFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
-
-/** Replaces conditions by type, keeping lastTransitionTime when the status did not change. */
-export function setConditions(
-  previous: readonly TargetCondition[],
-  next: readonly Omit<TargetCondition, 'lastTransitionTime'>[],
-  now: Date,
-): TargetCondition[] {
-  const byType = new Map(previous.map((c) => [c.type, c]));
-  const result: TargetCondition[] = [];
-  for (const c of next) {
-    const old = byType.get(c.type);
-    result.push({
-      ...c,
-      lastTransitionTime:
-        old !== undefined && old.status === c.status ? old.lastTransitionTime : now.toISOString(),
-    });
-  }
-  return result;
-}
-
-export function readyOf(conditions: readonly TargetCondition[]): ConditionStatus {
-  return conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
-}

@@ -1,67 +1,58 @@
-import { describe, expect, it, vi } from 'vitest';
-import type { ReleaseEntity } from 'src/modules/releases/entities/release.entity';
-import type { ReleasesService } from 'src/modules/releases/releases.service';
-import type { TargetsService, TargetView } from 'src/modules/releases/targets.service';
-import type { TenantsService } from 'src/tenants/tenants.service';
+import { describe, expect, it } from 'vitest';
+import type { Release } from 'src/modules/releases/releases.types';
+import type { TargetView } from 'src/modules/releases/targets.service';
+import { automock } from 'test/support/mocks/automock';
 import { DiffService } from './diff.service';
-import type { ReconcileContextLoader } from './reconcile-context.loader';
-import type { TargetReconciler } from './target.reconciler';
+import type { ReconcileContext } from './reconcile-context.loader';
 
-const release = { id: 'release-1', name: 'web', tenantId: 'tenant-1' } as ReleaseEntity;
+const release: Partial<Release> = { id: 'release-1', name: 'web', tenantId: 'tenant-1' };
 
-const targetOf = (cluster: string, over: Partial<TargetView> = {}): TargetView =>
-  ({
-    id: `target-${cluster}`,
-    tenantId: 'tenant-1',
-    releaseId: release.id,
-    releaseName: release.name,
-    clusterId: `cluster-${cluster}`,
-    clusterName: cluster,
-    removing: false,
-    inventory: [{ group: '', version: 'v1', kind: 'ConfigMap', namespace: 'apps', name: cluster }],
-    ...over,
-  }) as TargetView;
+const targetOf = (cluster: string, over: Partial<TargetView> = {}): Partial<TargetView> => ({
+  id: `target-${cluster}`,
+  tenantId: 'tenant-1',
+  releaseId: 'release-1',
+  releaseName: 'web',
+  clusterId: `cluster-${cluster}`,
+  clusterName: cluster,
+  removing: false,
+  inventory: [{ group: '', version: 'v1', kind: 'ConfigMap', namespace: 'apps', name: cluster }],
+  ...over,
+});
 
-function setup(targets: TargetView[]) {
-  const targetsService = {
-    listForPlan: vi.fn(() => Promise.resolve(targets)),
-    get: vi.fn((_tenant: string, _release: string, cluster: string) => {
-      const found = targets.find((t) => t.clusterName === cluster);
-      return found === undefined
-        ? Promise.reject(new Error('TargetNotFound'))
-        : Promise.resolve(found);
-    }),
-    list: vi.fn(),
-  };
+function setup(partials: Partial<TargetView>[]) {
+  // Fixtures carry only the fields the diff reads.
+  const targets: TargetView[] = partials.map((t) => Object.assign(Object.create(null), t));
+  const built = automock(DiffService, ['tenants', 'releases', 'targets', 'planner', 'contexts']);
+  const { deps } = built;
+  deps.tenants.idOf.mockResolvedValue('tenant-1');
+  deps.releases.load.mockResolvedValue(Object.assign(Object.create(null), release));
+  deps.targets.listForPlan.mockResolvedValue(targets);
+  deps.targets.get.mockImplementation((_tenant, _release, cluster) => {
+    const found = targets.find((t) => t.clusterName === cluster);
+    return found === undefined
+      ? Promise.reject(new Error('TargetNotFound'))
+      : Promise.resolve(found);
+  });
   // Plans from what it is given: the inventory shows up as prunes, so a listing
   // without it (a partial target) would show in the result.
-  const contexts = { load: vi.fn((_claims: unknown[]) => Promise.resolve(new Map())) };
-  const reconciler = {
-    plan: vi.fn((_tenantId: string, _release: ReleaseEntity, t: TargetView) =>
-      t.clusterName.startsWith('broken')
-        ? Promise.reject(new Error('cluster unreachable'))
-        : Promise.resolve({
-            cluster: t.clusterName,
-            revision: 'main@sha1:abc',
-            changes: t.inventory.map((e) => ({ object: e.name, action: 'prune', fields: [] })),
-          }),
-    ),
-  };
-  const sut = new DiffService(
-    { idOf: () => Promise.resolve('tenant-1') } as unknown as TenantsService,
-    { load: () => Promise.resolve(release) } as unknown as ReleasesService,
-    targetsService as unknown as TargetsService,
-    reconciler as unknown as TargetReconciler,
-    contexts as unknown as ReconcileContextLoader,
+  deps.contexts.load.mockResolvedValue(new Map<string, ReconcileContext>());
+  deps.planner.plan.mockImplementation((_tenantId, _release, t) =>
+    t.clusterId.startsWith('cluster-broken')
+      ? Promise.reject(new Error('cluster unreachable'))
+      : Promise.resolve({
+          cluster: t.clusterId.replace(/^cluster-/, ''),
+          revision: 'main@sha1:abc',
+          changes: t.inventory.map((e) => ({ object: e.name, action: 'prune', fields: [] })),
+        }),
   );
-  return { sut, targetsService, reconciler, contexts };
+  return built;
 }
 
-describe('DiffService', () => {
+describe(DiffService.name, () => {
   it("plans each of a release's targets from one query, in cluster order", async () => {
     // More targets than one planning batch, one being removed, one that cannot be planned.
     const clusters = Array.from({ length: 10 }, (_, i) => `prod-${String(i).padStart(2, '0')}`);
-    const { sut, targetsService, reconciler, contexts } = setup([
+    const { sut, deps } = setup([
       targetOf('broken-1'),
       ...clusters.map((c) => targetOf(c)),
       targetOf('retired', { removing: true }),
@@ -69,14 +60,22 @@ describe('DiffService', () => {
 
     const diffs = await sut.diff('team-a', 'web');
 
-    expect(targetsService.listForPlan).toHaveBeenCalledTimes(1);
-    expect(targetsService.listForPlan).toHaveBeenCalledWith('tenant-1', release.id, 500);
-    expect(targetsService.get).not.toHaveBeenCalled();
-    expect(targetsService.list).not.toHaveBeenCalled();
-    expect(reconciler.plan).toHaveBeenCalledTimes(11);
+    expect(deps.targets.listForPlan).toHaveBeenCalledTimes(1);
+    expect(deps.targets.listForPlan).toHaveBeenCalledWith('tenant-1', 'release-1', 500);
+    expect(deps.targets.get).not.toHaveBeenCalled();
+    expect(deps.targets.list).not.toHaveBeenCalled();
+    expect(deps.planner.plan).toHaveBeenCalledTimes(11);
     // The contexts of every planned target in one load.
-    expect(contexts.load).toHaveBeenCalledTimes(1);
-    expect(contexts.load.mock.calls[0]?.[0]).toHaveLength(11);
+    expect(deps.contexts.load).toHaveBeenCalledTimes(1);
+    expect(deps.contexts.load).toHaveBeenCalledWith(
+      ['broken-1', ...clusters].map((c) => ({
+        id: `target-${c}`,
+        tenantId: 'tenant-1',
+        releaseId: 'release-1',
+        clusterId: `cluster-${c}`,
+        fencingToken: '0',
+      })),
+    );
     expect(diffs).toEqual([
       { cluster: 'broken-1', revision: null, changes: [], error: 'cluster unreachable' },
       ...clusters.map((c) => ({
@@ -88,7 +87,7 @@ describe('DiffService', () => {
   });
 
   it("plans only the named cluster's target", async () => {
-    const { sut, targetsService } = setup([targetOf('prod-eu'), targetOf('prod-us')]);
+    const { sut, deps } = setup([targetOf('prod-eu'), targetOf('prod-us')]);
 
     expect(await sut.diff('team-a', 'web', 'prod-us')).toEqual([
       {
@@ -97,7 +96,7 @@ describe('DiffService', () => {
         changes: [{ object: 'prod-us', action: 'prune', fields: [] }],
       },
     ]);
-    expect(targetsService.get).toHaveBeenCalledTimes(1);
-    expect(targetsService.listForPlan).not.toHaveBeenCalled();
+    expect(deps.targets.get).toHaveBeenCalledTimes(1);
+    expect(deps.targets.listForPlan).not.toHaveBeenCalled();
   });
 });

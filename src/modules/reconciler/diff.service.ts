@@ -4,7 +4,7 @@ import { ReleasesService } from 'src/modules/releases/releases.service';
 import { TargetsService } from 'src/modules/releases/targets.service';
 import { TenantsService } from 'src/tenants/tenants.service';
 import { ReconcileContextLoader } from './reconcile-context.loader';
-import { TargetReconciler } from './target.reconciler';
+import { TargetPlanner } from './target.planner';
 
 export interface TargetDiff {
   cluster: string;
@@ -22,7 +22,7 @@ export class DiffService {
     private readonly tenants: TenantsService,
     private readonly releases: ReleasesService,
     private readonly targets: TargetsService,
-    private readonly reconciler: TargetReconciler,
+    private readonly planner: TargetPlanner,
     private readonly contexts: ReconcileContextLoader,
   ) {}
 
@@ -53,7 +53,7 @@ export class DiffService {
         ...(await Promise.all(
           batch.map(async (t) => {
             try {
-              return await this.reconciler.plan(tenantId, release, t, contexts);
+              return await this.planner.plan(tenantId, release, t, contexts);
             } catch (error) {
               return {
                 cluster: t.clusterName,

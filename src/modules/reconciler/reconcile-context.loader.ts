@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { ClustersService } from 'src/clusters/clusters.service';
 import type { Cluster } from 'src/clusters/cluster.types';
-import type { ReleaseEntity } from 'src/modules/releases/entities/release.entity';
-import type { TargetEntity } from 'src/modules/releases/entities/target.entity';
-import { ReleaseRepository } from 'src/modules/releases/release.repository';
-import { ClaimedTarget, TargetRepository } from 'src/modules/releases/target.repository';
+import { ReleasesService } from 'src/modules/releases/releases.service';
+import type { Release } from 'src/modules/releases/releases.types';
+import type { Target } from 'src/modules/releases/releases.types';
+import { TargetsService } from 'src/modules/releases/targets.service';
+import type { ClaimedTarget } from './target-queue.repository';
 import type { Source } from 'src/modules/sources/source.types';
 import { SourcesService } from 'src/modules/sources/sources.service';
 import type { Grant } from 'src/tenants/grants/grant.types';
@@ -13,8 +14,8 @@ import { TenantsService } from 'src/tenants/tenants.service';
 
 /** Everything one reconcile reads from the database before it touches a cluster. */
 export interface ReconcileContext {
-  target: TargetEntity;
-  release: ReleaseEntity;
+  target: Target;
+  release: Release;
   cluster: Cluster;
   tenantName: string;
   /** Absent: the tenant holds no grant on the cluster (any more). */
@@ -30,8 +31,8 @@ export interface ReconcileContext {
 @Injectable()
 export class ReconcileContextLoader {
   constructor(
-    private readonly targets: TargetRepository,
-    private readonly releases: ReleaseRepository,
+    private readonly targets: TargetsService,
+    private readonly releases: ReleasesService,
     private readonly clusters: ClustersService,
     private readonly tenants: TenantsService,
     private readonly grants: GrantsService,
@@ -48,8 +49,10 @@ export class ReconcileContextLoader {
       return contexts;
     }
     const [targets, releases, clusters, tenantNames, grants] = await Promise.all([
-      this.targets.findByIds(claims.map((c) => c.id)),
-      this.releases.findAnyTenantByIds(unique(claims.map((c) => c.releaseId))),
+      this.targets.findByTenantRowIds(claims.map((c) => ({ tenantId: c.tenantId, id: c.id }))),
+      this.releases.findByTenantRowIds(
+        claims.map((c) => ({ tenantId: c.tenantId, id: c.releaseId })),
+      ),
       this.clusters.getByIds(claims.map((c) => c.clusterId)),
       this.tenants.namesByIds(claims.map((c) => c.tenantId)),
       this.grants.grantsFor(
@@ -59,7 +62,9 @@ export class ReconcileContextLoader {
         ),
       ),
     ]);
-    const sources = await this.sources.getByIds(releases.map((r) => r.sourceId));
+    const sources = await this.sources.getByTenantRowIds(
+      releases.map((r) => ({ tenantId: r.tenantId, id: r.sourceId })),
+    );
     const targetById = new Map(targets.map((t) => [t.id, t]));
     const releaseById = new Map(releases.map((r) => [r.id, r]));
     for (const claim of claims) {
@@ -90,10 +95,6 @@ export class ReconcileContextLoader {
     }
     return contexts;
   }
-}
-
-function unique(values: readonly string[]): string[] {
-  return [...new Set(values)];
 }
 
 function uniqueBy<T>(values: readonly T[], key: (value: T) => string): T[] {

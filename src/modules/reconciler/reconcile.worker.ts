@@ -5,12 +5,13 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
+import { CLOCK, type Clock } from 'src/common/coordination/clock';
 import { runDetached } from 'src/common/logging/request-context';
-import { ClaimedTarget, TargetRepository } from 'src/modules/releases/target.repository';
 import { ReconcilerMetrics } from './reconciler.metrics';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 import { TargetReconciler } from './target.reconciler';
 import { ReconcileContextLoader, type ReconcileContext } from './reconcile-context.loader';
+import { type ClaimedTarget, TargetQueueRepository } from './target-queue.repository';
 
 /**
  * A freed slot is refilled after this delay rather than at once, so the slots freed
@@ -22,14 +23,16 @@ const REFILL_DELAY_MS = 20;
 /**
  * Claims due targets from the PostgreSQL queue and runs them with bounded
  * concurrency, globally and per cluster, so one slow cluster cannot take all
- * slots. Claims exclude clusters already at their limit.
+ * slots. A claim asks only for the free slots, and per cluster only for what
+ * is left of its limit, so everything claimed starts at once within the
+ * bounds and what is not claimed stays for other replicas.
  */
 @Injectable()
 export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReconcileWorker.name);
   private readonly running = new Map<string, Promise<void>>();
   private readonly perCluster = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: (() => void) | undefined;
   private timerDueAt = Number.POSITIVE_INFINITY;
   private stopped = false;
   private polling = false;
@@ -37,14 +40,15 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     @Inject(RECONCILER_OPTIONS) private readonly options: ReconcilerOptions,
-    private readonly targets: TargetRepository,
+    private readonly queue: TargetQueueRepository,
     private readonly reconciler: TargetReconciler,
     private readonly contexts: ReconcileContextLoader,
     private readonly metrics: ReconcilerMetrics,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.options.enabled) {
+    if (!this.options.workerEnabled) {
       return;
     }
     this.schedule(0);
@@ -52,7 +56,7 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.cancelTimer?.();
     // In-flight reconciles finish (bounded by the shutdown timeout); unclaimed work stays queued.
     await Promise.allSettled([...this.running.values()]);
   }
@@ -74,11 +78,11 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
     if (this.stopped) {
       return;
     }
-    clearTimeout(this.timer);
-    this.timerDueAt = Date.now() + delayMs;
+    this.cancelTimer?.();
+    this.timerDueAt = this.clock.now() + delayMs;
     // Work claimed here belongs to no HTTP request, whatever woke the worker.
-    this.timer = runDetached(() =>
-      setTimeout(() => {
+    this.cancelTimer = runDetached(() =>
+      this.clock.schedule(() => {
         this.timerDueAt = Number.POSITIVE_INFINITY;
         void this.poll();
       }, delayMs),
@@ -91,7 +95,7 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
       this.wakeRequested = true;
       return;
     }
-    if (this.timerDueAt > Date.now() + REFILL_DELAY_MS) {
+    if (this.timerDueAt > this.clock.now() + REFILL_DELAY_MS) {
       this.schedule(REFILL_DELAY_MS);
     }
   }
@@ -105,14 +109,12 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
     try {
       const free = this.options.concurrency - this.running.size;
       if (free > 0) {
-        const saturated = [...this.perCluster.entries()]
-          .filter(([, n]) => n >= this.options.perClusterConcurrency)
-          .map(([id]) => id);
-        const claims = await this.targets.claimDue(
+        const claims = await this.queue.claimDue(
           this.options.replicaId,
           free,
           this.options.leaseMs,
-          saturated,
+          this.perCluster,
+          this.options.perClusterConcurrency,
         );
         claimed = claims.length;
         const contexts = await this.loadContexts(claims);
@@ -160,9 +162,10 @@ export class ReconcileWorker implements OnApplicationBootstrap, OnApplicationShu
       .reconcile(claim, contexts)
       .catch((error: unknown) => {
         this.logger.error(error instanceof Error ? error : String(error));
-        // Make it due again soon; the lease expires by itself if even this fails.
-        return this.targets
-          .releaseLease(claim, this.options.replicaId, new Date(Date.now() + 5_000))
+        // Make it due again soon (retried while the database is away); the lease
+        // expires by itself if even this fails.
+        return this.queue
+          .releaseLease(claim, this.options.replicaId, new Date(this.clock.now() + 5_000))
           .catch(() => undefined);
       })
       .finally(() => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricsService } from 'src/common/metrics/metrics.service';
-import type { TargetCounts, TargetResult } from 'src/modules/releases/entities/target.entity';
+import type { TargetCounts, TargetResult } from 'src/modules/releases/releases.types';
 
 export interface TargetLabels {
   tenant: string;

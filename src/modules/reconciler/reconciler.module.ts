@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from 'src/common/config/config';
+import { REPLICA_ID } from 'src/common/coordination/replica-id';
 import { ClustersModule } from 'src/clusters/clusters.module';
 import { EventsModule } from 'src/modules/events/events.module';
 import { RenderingModule } from 'src/modules/rendering/rendering.module';
@@ -19,29 +18,58 @@ import { ReconcileWorker } from './reconcile.worker';
 import { ReconcilerMetrics } from './reconciler.metrics';
 import { RECONCILER_OPTIONS, ReconcilerOptions } from './reconciler.options';
 import { RenderCache } from './render-cache';
+import { AdmitStep } from './pipeline/admit.step';
+import { ApplyStep } from './pipeline/apply.step';
+import { ArtifactStep } from './pipeline/artifact.step';
+import { ConvergePipeline } from './pipeline/converge.pipeline';
+import { DependenciesStep } from './pipeline/dependencies.step';
+import { HealthStep } from './pipeline/health.step';
+import { LeaseKeeper } from './pipeline/lease-keeper';
+import { OwnershipCheck } from './pipeline/ownership.check';
+import { PruneStep } from './pipeline/prune.step';
+import { RenderStep } from './pipeline/render.step';
+import { SubstituteFromReader } from './pipeline/substitute-from';
+import { TargetPlanner } from './target.planner';
+import { TargetQueueRepository } from './target-queue.repository';
 import { TargetReconciler } from './target.reconciler';
+import { TargetStatusRecorder } from './target-status.recorder';
 import { ReconcileContextLoader } from './reconcile-context.loader';
 
 const PROVIDERS = [
   {
     provide: RECONCILER_OPTIONS,
-    inject: [APP_CONFIG],
-    useFactory: (config: AppConfig): ReconcilerOptions => ({
-      replicaId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    inject: [APP_CONFIG, REPLICA_ID],
+    useFactory: (config: AppConfig, replicaId: string): ReconcilerOptions => ({
+      replicaId,
       concurrency: config.reconcileConcurrency,
       perClusterConcurrency: config.reconcilePerClusterConcurrency,
       leaseMs: config.reconcileLeaseSeconds * 1000,
       pollIntervalMs: config.reconcilePollIntervalMs,
       resyncIntervalMs: config.reconcileResyncSeconds * 1000,
       maxBackoffMs: 5 * 60_000,
-      enabled: config.reconcileEnabled,
+      workerEnabled: config.reconcileWorkerEnabled,
+      resyncEnabled: config.reconcileResyncEnabled,
     }),
   },
   ClusterApiPool,
   ClusterLiveSnapshot,
   RenderCache,
   ReconcilerMetrics,
+  LeaseKeeper,
+  DependenciesStep,
+  ArtifactStep,
+  RenderStep,
+  SubstituteFromReader,
+  AdmitStep,
+  OwnershipCheck,
+  ApplyStep,
+  PruneStep,
+  HealthStep,
+  ConvergePipeline,
+  TargetStatusRecorder,
+  TargetPlanner,
   TargetReconciler,
+  TargetQueueRepository,
   ReconcileContextLoader,
   ReconcileWorker,
   ReconcileTriggers,
@@ -62,6 +90,7 @@ export class ReconcilerModule {
           maxConcurrentProcesses: config.renderConcurrency,
           processTimeoutMs: config.renderTimeoutSeconds * 1000,
           maxObjects: config.renderMaxObjects,
+          strictPostBuildSubstitutions: config.strictPostBuildSubstitutions,
         }),
         ReleasesModule,
         SourcesModule,

@@ -13,8 +13,10 @@ export interface ReconcilerOptions {
   readonly resyncIntervalMs: number;
   /** Upper bound of the failure backoff. */
   readonly maxBackoffMs: number;
-  /** Off: this replica serves the API only. */
-  readonly enabled: boolean;
+  /** Off: this replica claims no targets (`RECONCILE_ENABLED`, `RECONCILE_WORKER_ENABLED`). */
+  readonly workerEnabled: boolean;
+  /** Off: this replica takes no part in the periodic resync (`RECONCILE_RESYNC_ENABLED`). */
+  readonly resyncEnabled: boolean;
 }
 
 export const RECONCILER_OPTIONS = Symbol('RECONCILER_OPTIONS');

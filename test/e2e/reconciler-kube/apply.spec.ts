@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeSim, type SimCluster } from 'test/support/kube-sim/index';
 import { simRequest } from 'test/support/kube-sim/http-client';
 import { refKey } from 'src/modules/reconciler/kube/kube-objects';
-import type { KubeApiClient } from 'src/modules/reconciler/kube/kube-api.client';
+import type { KubeApiClient } from 'src/common/kube/kube-api.client';
 import type { KubeObject } from 'src/modules/reconciler/kube/kube.types';
 import {
   clientFor,

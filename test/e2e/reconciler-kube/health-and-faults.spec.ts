@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ANNOTATIONS, KubeSim, type SimCluster } from 'test/support/kube-sim/index';
 import { healthFailureMessage } from 'src/modules/reconciler/kube/health-checker.service';
-import { KubeApiClient } from 'src/modules/reconciler/kube/kube-api.client';
-import { KubeError } from 'src/modules/reconciler/kube/kube.errors';
+import { KubeApiClient } from 'src/common/kube/kube-api.client';
+import { KubeError } from 'src/common/kube/kube.errors';
 import { clientFor, configMap, deployment, namespace, OWNER, services } from './kube-fixtures';
 
 async function rejection(p: Promise<unknown>): Promise<KubeError> {

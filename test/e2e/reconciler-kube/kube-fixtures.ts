@@ -1,7 +1,7 @@
 import type { SimCluster } from 'test/support/kube-sim/index';
 import { Applier } from 'src/modules/reconciler/kube/applier.service';
 import { HealthChecker } from 'src/modules/reconciler/kube/health-checker.service';
-import { KubeApiClient, type KubeClientOptions } from 'src/modules/reconciler/kube/kube-api.client';
+import { KubeApiClient, type KubeClientOptions } from 'src/common/kube/kube-api.client';
 import { SystemKubeClock } from 'src/modules/reconciler/kube/kube-clock';
 import { LiveReader } from 'src/modules/reconciler/kube/live-reader';
 import { Pruner } from 'src/modules/reconciler/kube/pruner.service';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeSim, type SimCluster } from 'test/support/kube-sim/index';
-import type { KubeApiClient } from 'src/modules/reconciler/kube/kube-api.client';
+import type { KubeApiClient } from 'src/common/kube/kube-api.client';
 import type { InventoryEntry } from 'src/modules/reconciler/kube/kube.types';
 import { clientFor, configMap, inventoryOf, namespace, OWNER, services } from './kube-fixtures';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Applier } from './applier.service';
 import { HealthChecker } from './health-checker.service';
-import type { ApplyPatchOptions, KubeApi, ResourceInfo } from './kube-api.client';
+import type { ApplyPatchOptions, KubeApi, ResourceInfo } from 'src/common/kube/kube-api.client';
 import { KubeClock } from './kube-clock';
-import { KubeError } from './kube.errors';
+import { KubeError } from 'src/common/kube/kube.errors';
 import { refKey, refOf, splitApiVersion } from './kube-objects';
 import { LiveReader } from './live-reader';
 import type { KubeObject, ObjectRef } from './kube.types';
@@ -45,6 +45,10 @@ class FakeKube implements KubeApi {
   list(): Promise<KubeObject[]> {
     this.calls.push('list');
     return Promise.resolve([...this.store.values()]);
+  }
+  create(obj: KubeObject): Promise<KubeObject> {
+    this.calls.push(`create ${obj.metadata.name ?? ''}`);
+    return Promise.reject(new KubeError('Invalid', 'the applier never creates by POST'));
   }
   apply(obj: KubeObject, opts: ApplyPatchOptions): Promise<KubeObject> {
     this.calls.push(`${opts.dryRun === true ? 'dry-run' : 'apply'} ${obj.metadata.name ?? ''}`);

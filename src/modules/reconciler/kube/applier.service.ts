@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { SecretRedactor } from 'src/modules/rendering/secret-redaction';
-import { backoffDelay, KubeClock, mapLimit } from './kube-clock';
-import { isKubeError, KubeError, redactValues, type KubeErrorCode } from './kube.errors';
+import { SecretRedactor } from 'src/common/redaction/secret-redactor';
+import { mapLimit } from 'src/common/async/map-limit';
+import { backoffDelay, KubeClock } from './kube-clock';
+import {
+  isKubeError,
+  KubeError,
+  redactValues,
+  type KubeErrorCode,
+} from 'src/common/kube/kube.errors';
 import {
   appliedFieldSet,
   apiVersionOf,
@@ -17,7 +23,7 @@ import {
   refString,
   withOwnerLabels,
 } from './kube-objects';
-import type { KubeApi } from './kube-api.client';
+import type { KubeApi } from 'src/common/kube/kube-api.client';
 import { computeHealth } from './kstatus';
 import { LiveReader, type LiveState } from './live-reader';
 import { isFirstStage, sortForApply } from './ordering';
@@ -129,7 +135,12 @@ class ApplyRun {
       e.message = message;
       this.clusterError = e;
     }
-    this.errors.push({ ref: item.ref, code: e.code, message });
+    this.errors.push({
+      ref: item.ref,
+      code: e.code,
+      message,
+      ...(e.request === undefined ? {} : { request: e.request }),
+    });
   }
 
   /**
@@ -167,6 +178,57 @@ export class Applier {
   ): Promise<ApplyResult> {
     const impersonate = opts.serviceAccount ? serviceAccountUser(opts.serviceAccount) : undefined;
     const run = new ApplyRun(api, opts, impersonate, objects);
+    const items = this.itemsOf(run, objects, opts);
+    if (run.errors.length > 0) {
+      return this.finish(run, items, 'validation');
+    }
+    const ordered = sortForApply(items, (i) => i.ref);
+
+    // 1. Unchanged since the last apply and nobody touched it: no write, no dry-run.
+    const work = await this.changed(run, api, ordered, opts, impersonate);
+    if (work === undefined) {
+      return this.finish(run, items, 'validation');
+    }
+    if (work.length === 0) {
+      return this.finish(run, items);
+    }
+
+    // 2. Validate: dry-run stage one, then everything that does not depend on new stage-one objects.
+    const stageOne = work.filter((i) => isFirstStage(i.ref));
+    const rest = work.filter((i) => !isFirstStage(i.ref));
+    await this.dryRunAll(run, stageOne);
+    if (run.errors.length > 0) {
+      return this.finish(run, items, 'validation');
+    }
+    await this.deferOnStageOne(run, api, ordered, stageOne, rest);
+    await this.dryRunAll(
+      run,
+      rest.filter((i) => i.deferred !== true),
+    );
+    if (run.errors.length > 0) {
+      return this.finish(run, items, 'validation');
+    }
+
+    // 3. Stage one, then wait for the CRDs.
+    const failedPhase = await this.applyStageOne(run, api, stageOne);
+    if (failedPhase !== undefined) {
+      return this.finish(run, items, failedPhase);
+    }
+
+    // 4. Validate what waited for stage one, then apply the rest.
+    await this.dryRunAll(
+      run,
+      rest.filter((i) => i.deferred === true),
+    );
+    if (run.errors.length > 0) {
+      return this.finish(run, items, 'validation');
+    }
+    await this.applyAll(run, rest);
+    return this.finish(run, items, run.errors.length > 0 ? 'apply' : undefined);
+  }
+
+  /** The desired objects with ownership labels, their hashes and previous inventory entries. */
+  private itemsOf(run: ApplyRun, objects: readonly KubeObject[], opts: ApplyOptions): Item[] {
     const prevByKey = new Map((opts.previous ?? []).map((e) => [refKey(e), e]));
     const items: Item[] = [];
     const seen = new Set<string>();
@@ -181,12 +243,20 @@ export class Applier {
       seen.add(key);
       items.push(item);
     }
-    if (run.errors.length > 0) {
-      return this.finish(run, items, 'validation');
-    }
-    const ordered = sortForApply(items, (i) => i.ref);
+    return items;
+  }
 
-    // 1. Unchanged since the last apply and nobody touched it: no write, no dry-run.
+  /**
+   * Records the objects unchanged since the last apply (same hash, same live
+   * resourceVersion) and answers the rest; undefined when live state could not be read.
+   */
+  private async changed(
+    run: ApplyRun,
+    api: KubeApi,
+    ordered: Item[],
+    opts: ApplyOptions,
+    impersonate: string | undefined,
+  ): Promise<Item[] | undefined> {
     const candidates = ordered.filter((i) => i.prev?.appliedHash === i.hash);
     let live: LiveState = new Map();
     if (candidates.length > 0) {
@@ -204,7 +274,7 @@ export class Applier {
           ));
       } catch (e) {
         run.fail(candidates[0], e);
-        return this.finish(run, items, 'validation');
+        return undefined;
       }
     }
     const work: Item[] = [];
@@ -224,17 +294,17 @@ export class Applier {
       }
       work.push(item);
     }
-    if (work.length === 0) {
-      return this.finish(run, items);
-    }
+    return work;
+  }
 
-    // 2. Validate: dry-run stage one, then everything that does not depend on new stage-one objects.
-    const stageOne = work.filter((i) => isFirstStage(i.ref));
-    const rest = work.filter((i) => !isFirstStage(i.ref));
-    await this.dryRunAll(run, stageOne);
-    if (run.errors.length > 0) {
-      return this.finish(run, items, 'validation');
-    }
+  /** Marks what cannot be validated before stage one exists: in a new Namespace, of a new CRD's kind. */
+  private async deferOnStageOne(
+    run: ApplyRun,
+    api: KubeApi,
+    ordered: Item[],
+    stageOne: Item[],
+    rest: Item[],
+  ): Promise<void> {
     const newNamespaces = new Set(
       stageOne.filter((i) => isNamespace(i.ref) && this.wouldCreate(i)).map((i) => i.ref.name),
     );
@@ -255,24 +325,23 @@ export class Applier {
         }
       }
     }
-    await this.dryRunAll(
-      run,
-      rest.filter((i) => i.deferred !== true),
-    );
-    if (run.errors.length > 0) {
-      return this.finish(run, items, 'validation');
-    }
+  }
 
-    // 3. Stage one, then wait for the CRDs.
+  /** Applies stage one and waits for its CRDs; answers the phase that failed, if one did. */
+  private async applyStageOne(
+    run: ApplyRun,
+    api: KubeApi,
+    stageOne: Item[],
+  ): Promise<'apply' | 'establish' | undefined> {
     await this.applyAll(run, stageOne);
     if (run.errors.length > 0) {
-      return this.finish(run, items, 'apply');
+      return 'apply';
     }
     const crds = stageOne.filter((i) => isCrd(i.ref) && this.results(run, i) !== 'unchanged');
     if (crds.length > 0) {
       await this.waitEstablished(run, crds);
       if (run.errors.length > 0) {
-        return this.finish(run, items, 'establish');
+        return 'establish';
       }
       for (const c of crds) {
         for (const v of crdVersions(c.obj)) {
@@ -280,17 +349,7 @@ export class Applier {
         }
       }
     }
-
-    // 4. Validate what waited for stage one, then apply the rest.
-    await this.dryRunAll(
-      run,
-      rest.filter((i) => i.deferred === true),
-    );
-    if (run.errors.length > 0) {
-      return this.finish(run, items, 'validation');
-    }
-    await this.applyAll(run, rest);
-    return this.finish(run, items, run.errors.length > 0 ? 'apply' : undefined);
+    return undefined;
   }
 
   private results(run: ApplyRun, item: Item): ApplyAction | undefined {

@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { backoffDelay, KubeClock, mapLimit } from './kube-clock';
-import { KubeError } from './kube.errors';
+import { mapLimit } from 'src/common/async/map-limit';
+import { backoffDelay, KubeClock } from './kube-clock';
+import { KubeError } from 'src/common/kube/kube.errors';
 import { refKey, refOf, refString } from './kube-objects';
-import type { KubeApi } from './kube-api.client';
+import type { KubeApi } from 'src/common/kube/kube-api.client';
 import { serviceAccountUser, type ServiceAccountRef } from './applier.service';
 import { computeHealth } from './kstatus';
+import { hasStatus, HealthRules, isCustomResource, NOT_OBSERVED_GRACE_MS } from './object-health';
+import type { ReleaseHealthCheckExpr } from 'src/modules/releases/releases.types';
 import type { KubeObject, ObjectHealth, ObjectRef, WaitForHealthyResult } from './kube.types';
 
 export interface WaitForHealthyOptions {
@@ -17,6 +20,12 @@ export interface WaitForHealthyOptions {
   maxPollMs?: number;
   concurrency?: number;
   signal?: AbortSignal;
+  /** Flux `healthCheckExprs`: CEL health for the group/kinds they name. */
+  exprs?: readonly ReleaseHealthCheckExpr[];
+  /** How long an unobserved custom resource is waited for (default NOT_OBSERVED_GRACE_MS, at most half the timeout). */
+  notObservedGraceMs?: number;
+  /** Told the objects not yet healthy when the wait starts and whenever that set changes. */
+  onPending?: (pending: readonly ObjectHealth[]) => Promise<void>;
 }
 
 /**
@@ -40,11 +49,16 @@ export class HealthChecker {
   ): Promise<WaitForHealthyResult> {
     const impersonate = opts.serviceAccount ? serviceAccountUser(opts.serviceAccount) : undefined;
     const targets = refs.map((r) => ('metadata' in r ? refOf(r) : r));
-    const deadline = this.clock.now() + opts.timeoutMs;
+    const startedAt = this.clock.now();
+    const deadline = startedAt + opts.timeoutMs;
+    const rules = new HealthRules(opts.exprs);
+    const graceMs = Math.min(opts.notObservedGraceMs ?? NOT_OBSERVED_GRACE_MS, opts.timeoutMs / 2);
+    let reported: string | undefined;
     const state = new Map<string, ObjectHealth>();
     const resourceVersions: Record<string, string> = {};
     const known = new Map((opts.initial ?? []).map((o) => [refKey(refOf(o)), o]));
-    const observe = (ref: ObjectRef, live: KubeObject | undefined): void => {
+    const statusExpected = new Map<string, Promise<boolean>>();
+    const observe = async (ref: ObjectRef, live: KubeObject | undefined): Promise<void> => {
       const key = refKey(ref);
       if (!live) {
         state.set(key, { ref, status: 'NotFound', message: 'Resource not found' });
@@ -53,7 +67,20 @@ export class HealthChecker {
       if (live.metadata.resourceVersion !== undefined) {
         resourceVersions[key] = live.metadata.resourceVersion;
       }
-      state.set(key, { ref, ...computeHealth(live, this.clock.now()) });
+      const expected =
+        isCustomResource(live) && !hasStatus(live)
+          ? await this.statusSubresourceDeclared(api, live, statusExpected, opts.signal)
+          : false;
+      const now = this.clock.now();
+      state.set(key, {
+        ref,
+        ...rules.assess(live, {
+          now,
+          waitingForMs: now - startedAt,
+          graceMs,
+          statusExpected: expected,
+        }),
+      });
     };
     let pending = targets;
     let polls = 0;
@@ -61,14 +88,14 @@ export class HealthChecker {
       const toRead = pending.filter((r) => attempt > 0 || !known.has(refKey(r)));
       for (const r of pending) {
         if (attempt === 0 && known.has(refKey(r))) {
-          observe(r, known.get(refKey(r)));
+          await observe(r, known.get(refKey(r)));
         }
       }
       if (toRead.length > 0) {
         polls++;
         try {
           await mapLimit(toRead, opts.concurrency ?? 8, async (ref) => {
-            observe(ref, await api.get(ref, { impersonate, signal: opts.signal }));
+            await observe(ref, await api.get(ref, { impersonate, signal: opts.signal }));
           });
         } catch (e) {
           if (!(e instanceof KubeError)) {
@@ -84,11 +111,21 @@ export class HealthChecker {
               message: `health check failed: ${e.message}`,
             });
           }
-          return this.result(targets, state, resourceVersions, false, polls);
+          return { ...this.result(targets, state, resourceVersions, false, polls), readError: e };
         }
       }
       pending = pending.filter((r) => state.get(refKey(r))?.status !== 'Current');
       const anyFailed = pending.some((r) => state.get(refKey(r))?.status === 'Failed');
+      const pendingKeys = pending.map(refKey).join('\n');
+      if (
+        opts.onPending !== undefined &&
+        !anyFailed &&
+        pending.length > 0 &&
+        pendingKeys !== reported
+      ) {
+        reported = pendingKeys;
+        await opts.onPending(pending.map((r) => state.get(refKey(r))!));
+      }
       if (pending.length === 0 || anyFailed) {
         return this.result(targets, state, resourceVersions, false, polls);
       }
@@ -102,6 +139,52 @@ export class HealthChecker {
       );
       await this.clock.sleep(delay, opts.signal);
     }
+  }
+
+  /**
+   * Whether the object's CRD declares a status subresource for its version, read
+   * once per kind and wait with gitfleet's own identity (a tenant may not read
+   * CRDs); unknown counts as no.
+   */
+  private statusSubresourceDeclared(
+    api: KubeApi,
+    obj: KubeObject,
+    cache: Map<string, Promise<boolean>>,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const key = `${obj.apiVersion}/${obj.kind}`;
+    let answer = cache.get(key);
+    if (answer === undefined) {
+      answer = (async (): Promise<boolean> => {
+        try {
+          const info = await api.resource(obj.apiVersion, obj.kind);
+          if (info === undefined) {
+            return false;
+          }
+          const crd = await api.get(
+            {
+              group: 'apiextensions.k8s.io',
+              version: 'v1',
+              kind: 'CustomResourceDefinition',
+              name: `${info.plural}.${info.group}`,
+            },
+            { signal },
+          );
+          const versions = (crd?.spec as { versions?: unknown } | undefined)?.versions;
+          return (
+            Array.isArray(versions) &&
+            versions.some(
+              (v: { name?: unknown; subresources?: { status?: unknown } }) =>
+                v.name === info.version && v.subresources?.status !== undefined,
+            )
+          );
+        } catch {
+          return false;
+        }
+      })();
+      cache.set(key, answer);
+    }
+    return answer;
   }
 
   private result(
@@ -129,9 +212,10 @@ export class HealthChecker {
 
 /** `HealthCheckFailed` message naming the failing objects (bounded). */
 export function healthFailureMessage(result: WaitForHealthyResult, max = 10): string {
-  const parts = result.failing
-    .slice(0, max)
-    .map((f) => `${refString(f.ref)}: ${f.status} (${f.message})`);
+  const parts = result.failing.slice(0, max).map((f) =>
+    // NotObserved names the object and the cause itself.
+    f.reason === 'NotObserved' ? f.message : `${refString(f.ref)}: ${f.status} (${f.message})`,
+  );
   const more = result.failing.length > max ? ` and ${result.failing.length - max} more` : '';
   const prefix = result.timedOut ? 'timeout waiting for' : 'unhealthy';
   return `${prefix}: ${parts.join('; ')}${more}`;

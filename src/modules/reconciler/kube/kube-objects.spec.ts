@@ -7,6 +7,7 @@ import {
   diffPaths,
   isOwnedBy,
   isPruneDisabled,
+  pruneOptOut,
   refKey,
   refOf,
   withOwnerLabels,
@@ -77,6 +78,41 @@ describe('ownership', () => {
       }),
     ).toBe(true);
     expect(isPruneDisabled(cm('a'))).toBe(false);
+  });
+  it("honours Flux's, Argo CD's and Helm's markers as those tools read them", () => {
+    const annotated = (annotations: Record<string, string>): KubeObject => ({
+      ...cm('a'),
+      metadata: { name: 'a', annotations },
+    });
+    expect(pruneOptOut(annotated({ 'kustomize.toolkit.fluxcd.io/prune': 'disabled' }))).toBe(
+      'kustomize.toolkit.fluxcd.io/prune: disabled',
+    );
+    expect(pruneOptOut(annotated({ 'kustomize.toolkit.fluxcd.io/prune': 'Disabled' }))).toBe(
+      undefined,
+    );
+    expect(
+      pruneOptOut(
+        annotated({ 'argocd.argoproj.io/sync-options': 'ServerSideApply=true, Prune=false' }),
+      ),
+    ).toBe('argocd.argoproj.io/sync-options: Prune=false');
+    expect(pruneOptOut(annotated({ 'argocd.argoproj.io/sync-options': 'Prune=true' }))).toBe(
+      undefined,
+    );
+    // Argo CD prunes these only after a person confirms; gitfleet asks nobody, so they stay.
+    expect(pruneOptOut(annotated({ 'argocd.argoproj.io/sync-options': 'Prune=confirm' }))).toBe(
+      'argocd.argoproj.io/sync-options: Prune=confirm',
+    );
+    expect(pruneOptOut(annotated({ 'helm.sh/resource-policy': 'keep' }))).toBe(
+      'helm.sh/resource-policy: keep',
+    );
+    expect(pruneOptOut(annotated({ 'helm.sh/resource-policy': 'delete' }))).toBe(undefined);
+    // Labels are not annotations: only gitfleet's own key counts as a label.
+    expect(
+      pruneOptOut({
+        ...cm('a'),
+        metadata: { name: 'a', labels: { 'helm.sh/resource-policy': 'keep' } },
+      }),
+    ).toBe(undefined);
   });
   it('keys refs by group, kind, namespace and name, not version', () => {
     const a = refOf({

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { apiVersionOf, splitApiVersion } from 'src/common/kube/kube-object';
 import type { KubeObject, ObjectRef, Owner } from './kube.types';
 
 export const TENANT_LABEL = 'gitfleet.dev/tenant';
@@ -9,16 +10,7 @@ export const PRUNE_DISABLED = 'disabled';
 export const FIELD_MANAGER = 'gitfleet';
 
 /** `apps/v1` → `{group: 'apps', version: 'v1'}`; `v1` → core group. */
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
-  const i = apiVersion.indexOf('/');
-  return i < 0
-    ? { group: '', version: apiVersion }
-    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
-}
-
-export function apiVersionOf(ref: { group: string; version: string }): string {
-  return ref.group === '' ? ref.version : `${ref.group}/${ref.version}`;
-}
+export { apiVersionOf, splitApiVersion };
 
 export function refOf(obj: KubeObject): ObjectRef {
   const { group, version } = splitApiVersion(obj.apiVersion);
@@ -88,10 +80,45 @@ export function isOwnedBy(obj: KubeObject, owner: Owner): boolean {
 }
 
 export function isPruneDisabled(obj: KubeObject): boolean {
-  return (
-    obj.metadata.labels?.[PRUNE_KEY] === PRUNE_DISABLED ||
-    obj.metadata.annotations?.[PRUNE_KEY] === PRUNE_DISABLED
-  );
+  return pruneOptOut(obj) !== undefined;
+}
+
+/** Flux's per-object opt-out: `kustomize.toolkit.fluxcd.io/prune: disabled`. */
+export const FLUX_PRUNE_KEY = 'kustomize.toolkit.fluxcd.io/prune';
+/** Argo CD's `argocd.argoproj.io/sync-options`, a comma list where `Prune=false` keeps the object. */
+export const ARGO_SYNC_OPTIONS_KEY = 'argocd.argoproj.io/sync-options';
+/** Helm's `helm.sh/resource-policy: keep`: the object outlives its release. */
+export const HELM_RESOURCE_POLICY_KEY = 'helm.sh/resource-policy';
+
+/**
+ * Which "do not prune" marker the object carries, as `key: value`, or undefined.
+ * gitfleet's own (label or annotation) and the annotations repositories written for
+ * Flux, Argo CD and Helm already carry, read as those tools read them.
+ */
+export function pruneOptOut(obj: KubeObject): string | undefined {
+  const labels = obj.metadata.labels ?? {};
+  const annotations = obj.metadata.annotations ?? {};
+  if (labels[PRUNE_KEY] === PRUNE_DISABLED || annotations[PRUNE_KEY] === PRUNE_DISABLED) {
+    return `${PRUNE_KEY}: ${PRUNE_DISABLED}`;
+  }
+  // Flux compares the value exactly ("disabled"), as kustomize-controller's ssa utils do.
+  if (annotations[FLUX_PRUNE_KEY] === PRUNE_DISABLED) {
+    return `${FLUX_PRUNE_KEY}: ${PRUNE_DISABLED}`;
+  }
+  // Argo CD splits sync-options on commas and trims each option. `Prune=false` keeps the
+  // object; `Prune=confirm` waits for a person Argo CD would ask, so it is kept too.
+  const syncOption = (annotations[ARGO_SYNC_OPTIONS_KEY] ?? '')
+    .split(',')
+    .map((option) => option.trim())
+    .find((option) => option === 'Prune=false' || option === 'Prune=confirm');
+  if (syncOption !== undefined) {
+    return `${ARGO_SYNC_OPTIONS_KEY}: ${syncOption}`;
+  }
+  // Helm keeps the object on uninstall or upgrade when the policy is exactly "keep".
+  if (annotations[HELM_RESOURCE_POLICY_KEY] === 'keep') {
+    return `${HELM_RESOURCE_POLICY_KEY}: keep`;
+  }
+  return undefined;
 }
 
 // Fields the server owns or that change without anyone changing the object's meaning.

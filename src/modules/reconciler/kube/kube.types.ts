@@ -1,17 +1,8 @@
-import type { KubeError } from './kube.errors';
+import type { KubeError, KubeRequestInfo } from 'src/common/kube/kube.errors';
 
-import type { KubeObject } from 'src/common/kube/kube-object';
+import type { KubeObject, ObjectRef } from 'src/common/kube/kube-object';
 
-export type { KubeObject, KubeObjectMeta } from 'src/common/kube/kube-object';
-
-/** Identity of one object in one cluster. `namespace` is absent for cluster-scoped kinds. */
-export interface ObjectRef {
-  group: string;
-  version: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-}
+export type { KubeObject, KubeObjectMeta, ObjectRef } from 'src/common/kube/kube-object';
 
 /** One object applied by a previous reconcile of the Target (stored by the caller). */
 export interface InventoryEntry extends ObjectRef {
@@ -56,6 +47,8 @@ export interface ObjectError {
   ref: ObjectRef;
   code: string;
   message: string;
+  /** The request the cluster refused, when it answered one. */
+  request?: KubeRequestInfo;
 }
 
 export interface ApplyResult {
@@ -74,7 +67,27 @@ export interface ApplyResult {
 }
 
 export type PruneSkipReason =
-  'NotFound' | 'NotOwned' | 'PruneDisabled' | 'KindNotServed' | 'Terminating';
+  | 'NotFound'
+  | 'NotOwned'
+  | 'PruneDisabled'
+  | 'KindNotServed'
+  | 'Terminating'
+  /** Another release on the cluster owns or renders it now: it stays for that release. */
+  | 'HandedOver'
+  /** A CRD of a release that did not opt in to pruning CRDs. */
+  | 'CustomResourceDefinitionKept'
+  /** A CRD whose custom resources other releases (or nobody gitfleet knows) still hold. */
+  | 'CustomResourcesRemain'
+  /** A Namespace holding objects this release does not own. */
+  | 'NamespaceInUse'
+  /** One of the grant's namespaces: onboarding made it, and it stays while the grant does. */
+  | 'GrantedNamespace';
+
+/** Why an object must stay although it left the set; asked before each delete. */
+export interface PruneKeep {
+  reason: PruneSkipReason;
+  message: string;
+}
 
 export interface PruneResult {
   deleted: ObjectRef[];
@@ -87,6 +100,8 @@ export type HealthStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' |
 export interface HealthResult {
   status: HealthStatus;
   message: string;
+  /** Why, when more specific than the status (`NotObserved`: no controller saw the object). */
+  reason?: 'NotObserved';
 }
 
 export interface ObjectHealth extends HealthResult {
@@ -104,6 +119,8 @@ export interface WaitForHealthyResult {
   objects: ObjectHealth[];
   /** Last seen resourceVersion per object key (`refKey`), for the inventory. */
   resourceVersions: Record<string, string>;
+  /** The cluster's refusal that ended the wait early (e.g. 403 on a read), if one did. */
+  readError?: KubeError;
   /** Number of polling rounds that read from the cluster. */
   polls: number;
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { mapLimit } from './kube-clock';
-import { isKubeError } from './kube.errors';
+import { mapLimit } from 'src/common/async/map-limit';
+import { isKubeError } from 'src/common/kube/kube.errors';
 import { apiVersionOf, refKey } from './kube-objects';
-import type { KubeApi } from './kube-api.client';
+import type { KubeApi } from 'src/common/kube/kube-api.client';
 import type { KubeObject, ObjectRef } from './kube.types';
 
 /** Live objects by `refKey`; `null` = not found (or not carrying the selector's labels). */

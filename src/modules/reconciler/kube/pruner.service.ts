@@ -1,11 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { mapLimit } from './kube-clock';
-import { isKubeError, KubeError } from './kube.errors';
-import { isOwnedBy, isPruneDisabled, refKey, refOf, refString } from './kube-objects';
-import type { KubeApi } from './kube-api.client';
+import { mapLimit } from 'src/common/async/map-limit';
+import { isKubeError, KubeError } from 'src/common/kube/kube.errors';
+import { isOwnedBy, pruneOptOut, refKey, refOf, refString } from './kube-objects';
+import type { KubeApi } from 'src/common/kube/kube-api.client';
 import { serviceAccountUser, type ServiceAccountRef } from './applier.service';
 import { pruneRank, sortForPrune } from './ordering';
-import type { InventoryEntry, KubeObject, ObjectRef, Owner, PruneResult } from './kube.types';
+import type {
+  InventoryEntry,
+  KubeObject,
+  ObjectRef,
+  Owner,
+  PruneKeep,
+  PruneResult,
+} from './kube.types';
 
 export interface PruneOptions {
   /** Only objects carrying exactly these ownership labels are deleted. */
@@ -14,6 +21,11 @@ export interface PruneOptions {
   /** Deletes in flight within one ordering rank. Default 8. */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * Asked for each object that is ours and not opted out, right before its delete:
+   * an answer keeps it (shared CRDs and Namespaces, objects handed over).
+   */
+  guard?: (ref: ObjectRef, live: KubeObject) => Promise<PruneKeep | undefined>;
 }
 
 /**
@@ -47,43 +59,7 @@ export class Pruner {
         async (entry) => {
           const ref = toRef(entry);
           try {
-            const live = await api.get(ref, { impersonate, signal: opts.signal });
-            if (!live) {
-              result.skipped.push({ ref, reason: 'NotFound', message: 'already gone' });
-              return;
-            }
-            if (!isOwnedBy(live, opts.owner)) {
-              result.skipped.push({
-                ref,
-                reason: 'NotOwned',
-                message: `${refString(ref)} does not carry this release's ownership labels`,
-              });
-              return;
-            }
-            if (isPruneDisabled(live)) {
-              result.skipped.push({
-                ref,
-                reason: 'PruneDisabled',
-                message: `${refString(ref)} is marked gitfleet.dev/prune: disabled`,
-              });
-              return;
-            }
-            if (live.metadata.deletionTimestamp !== undefined) {
-              result.skipped.push({ ref, reason: 'Terminating', message: 'already being deleted' });
-              return;
-            }
-            // uid precondition: never delete an object recreated by someone else meanwhile.
-            const deleted = await api.delete(ref, {
-              impersonate,
-              signal: opts.signal,
-              propagationPolicy: 'Background',
-              uid: live.metadata.uid,
-            });
-            if (deleted) {
-              result.deleted.push(ref);
-            } else {
-              result.skipped.push({ ref, reason: 'NotFound', message: 'already gone' });
-            }
+            await this.deleteIfOurs(api, ref, opts, impersonate, result);
           } catch (e) {
             if (isKubeError(e, 'UnknownKind')) {
               result.skipped.push({ ref, reason: 'KindNotServed', message: e.message });
@@ -92,7 +68,12 @@ export class Pruner {
             if (!(e instanceof KubeError)) {
               throw e;
             }
-            result.errors.push({ ref, code: e.code, message: e.message });
+            result.errors.push({
+              ref,
+              code: e.code,
+              message: e.message,
+              ...(e.request === undefined ? {} : { request: e.request }),
+            });
             if (e.retryable && e.code !== 'Conflict') {
               stop = true;
             }
@@ -106,6 +87,59 @@ export class Pruner {
       }
     }
     return result;
+  }
+
+  /** Deletes the object if it is still ours and prunable; records why it was left otherwise. */
+  private async deleteIfOurs(
+    api: KubeApi,
+    ref: ObjectRef,
+    opts: PruneOptions,
+    impersonate: string | undefined,
+    result: PruneResult,
+  ): Promise<void> {
+    const live = await api.get(ref, { impersonate, signal: opts.signal });
+    if (!live) {
+      result.skipped.push({ ref, reason: 'NotFound', message: 'already gone' });
+      return;
+    }
+    if (!isOwnedBy(live, opts.owner)) {
+      result.skipped.push({
+        ref,
+        reason: 'NotOwned',
+        message: `${refString(ref)} does not carry this release's ownership labels`,
+      });
+      return;
+    }
+    const optOut = pruneOptOut(live);
+    if (optOut !== undefined) {
+      result.skipped.push({
+        ref,
+        reason: 'PruneDisabled',
+        message: `${refString(ref)} is marked ${optOut}`,
+      });
+      return;
+    }
+    if (live.metadata.deletionTimestamp !== undefined) {
+      result.skipped.push({ ref, reason: 'Terminating', message: 'already being deleted' });
+      return;
+    }
+    const kept = opts.guard === undefined ? undefined : await opts.guard(ref, live);
+    if (kept !== undefined) {
+      result.skipped.push({ ref, ...kept });
+      return;
+    }
+    // uid precondition: never delete an object recreated by someone else meanwhile.
+    const deleted = await api.delete(ref, {
+      impersonate,
+      signal: opts.signal,
+      propagationPolicy: 'Background',
+      uid: live.metadata.uid,
+    });
+    if (deleted) {
+      result.deleted.push(ref);
+    } else {
+      result.skipped.push({ ref, reason: 'NotFound', message: 'already gone' });
+    }
   }
 }
 
