@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isBareChartArtifact, readChartFiles } from './chart-archive';
+import { checkChartArchive, readChartFiles } from './chart-archive';
 import { defaultRenderingOptions } from './rendering.options';
 
 const run = promisify(execFile);
@@ -136,13 +136,21 @@ describe('chart archives: values files read by chart-relative path', () => {
     });
   });
 
-  it('recognizes the bare chart artifact of a Helm repository source only', async () => {
+  it('accepts only a chart archive as the chart of a Helm repository source', async () => {
     const bare = join(dir, 'bare');
-    await mkdir(bare);
+    await mkdir(join(bare, 'web'), { recursive: true });
     await writeFile(join(bare, 'web-1.0.0.tgz'), tarGz([]));
-    expect(await isBareChartArtifact(bare, join(bare, 'web-1.0.0.tgz'))).toBe(true);
+    // Files beside the archive do not matter: the flag, not the artifact's shape, decides.
     await writeFile(join(bare, 'values-prod.yaml'), 'a: 1\n');
-    expect(await isBareChartArtifact(bare, join(bare, 'web-1.0.0.tgz'))).toBe(false);
-    expect(await isBareChartArtifact(dir, join(dir, 'src', 'web'))).toBe(false);
+    await expect(
+      checkChartArchive(join(bare, 'web-1.0.0.tgz'), 'web-1.0.0.tgz'),
+    ).resolves.toBeUndefined();
+    await expect(checkChartArchive(join(bare, 'web'), 'web')).rejects.toMatchObject({
+      code: 'InvalidInput',
+      message: 'chart "web" of a Helm repository must be a chart archive (.tgz)',
+    });
+    await expect(
+      checkChartArchive(join(bare, 'values-prod.yaml'), 'values-prod.yaml'),
+    ).rejects.toMatchObject({ code: 'InvalidInput' });
   });
 });

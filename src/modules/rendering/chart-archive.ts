@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { checkRelativePath } from './artifact-fs';
@@ -17,16 +17,16 @@ export interface ChartArchiveLimits {
 const BLOCK = 512;
 
 /**
- * True when the artifact is nothing but this chart archive at its root: the shape of
- * a chart from a Helm repository source. Only there can a values file not be a path
- * in the artifact, so only there are values files looked up inside the chart.
+ * Refuses a chart said to come from a Helm repository that is not a chart archive
+ * (`.tgz` regular file): its values files could not be looked up inside it.
  */
-export async function isBareChartArtifact(realRoot: string, chartReal: string): Promise<boolean> {
+export async function checkChartArchive(chartReal: string, chartRel: string): Promise<void> {
   if (!/\.tgz$/i.test(chartReal) || !(await stat(chartReal)).isFile()) {
-    return false;
+    throw new RenderingError(
+      RenderingErrorCode.InvalidInput,
+      `chart "${chartRel}" of a Helm repository must be a chart archive (.tgz)`,
+    );
   }
-  const entries = await readdir(realRoot);
-  return entries.length === 1 && entries[0] === basename(chartReal);
 }
 
 /**

@@ -5,9 +5,13 @@ const limits = { maxObjects: 100, maxRenderedBytes: 1_000_000, maxAliasCount: 10
 
 function collector(
   overrides: Partial<typeof limits> = {},
-  vars = new Map<string, string>(),
+  vars: Map<string, string> | null = new Map<string, string>(),
+  strict = false,
 ): ManifestCollector {
-  return new ManifestCollector({ ...limits, ...overrides }, vars);
+  return new ManifestCollector(
+    { ...limits, ...overrides },
+    vars === null ? undefined : { vars, strict },
+  );
 }
 
 const BILLION_LAUGHS = [
@@ -85,25 +89,42 @@ describe('ManifestCollector', () => {
     expect(sut.objects[0]?.spec).toEqual({ replicas: 3 });
   });
 
-  it('skips substitution for objects annotated gitfleet.dev/substitute: disabled', () => {
-    const sut = collector();
+  it.each([
+    ['annotated gitfleet.dev/substitute', 'annotations:\n    gitfleet.dev/substitute: disabled'],
+    [
+      "annotated with Flux's key",
+      'annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled',
+    ],
+    ["labelled with Flux's key", 'labels:\n    kustomize.toolkit.fluxcd.io/substitute: disabled'],
+  ])('skips substitution for objects %s: disabled', (_what, meta) => {
+    const sut = collector({}, new Map([['HOME', '/h']]));
     sut.addYaml(
-      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: script\n  annotations:\n    gitfleet.dev/substitute: disabled\ndata:\n  run.sh: echo ${HOME}\n',
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: script\n  ${meta}\ndata:\n  run.sh: echo \${HOME} $\${x}\n`,
       's.yaml',
     );
-    expect(sut.objects[0]?.data).toEqual({ 'run.sh': 'echo ${HOME}' });
+    expect(sut.objects[0]?.data).toEqual({ 'run.sh': 'echo ${HOME} $${x}' });
   });
 
-  it('names the file and object of an undefined variable', () => {
+  it('takes text literally without a substitution', () => {
+    const sut = collector({}, null);
+    sut.addYaml(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: "${x} $${y}"}\n',
+      'a.yaml',
+    );
+    expect(sut.objects[0]?.data).toEqual({ a: '${x} $${y}' });
+  });
+
+  it('names the file and object of an undefined variable in strict mode', () => {
     expect(() =>
-      collector().addYaml(
+      collector({}, new Map(), true).addYaml(
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: ${nope}\n',
         'apps/web.yaml',
       ),
     ).toThrow(
       expect.objectContaining({
         code: 'UndefinedVariable',
-        message: 'undefined variable "nope" in apps/web.yaml (ConfigMap/web)',
+        message:
+          'variable substitution failed in apps/web.yaml (ConfigMap/web): variable not set (strict mode): "nope"',
       }),
     );
   });

@@ -3,8 +3,16 @@ import { RenderingError, RenderingErrorCode } from './rendering.errors';
 import type { KubeObject } from './rendering.types';
 import { substituteVariables } from './variables';
 
-/** Annotation that turns off `${var}` substitution for one object (like Flux's). */
+/** Annotation that turns off `${var}` substitution for one object. */
 export const SUBSTITUTE_ANNOTATION = 'gitfleet.dev/substitute';
+/** Flux's own key, honoured as an annotation or a label, as Flux does. */
+export const FLUX_SUBSTITUTE_KEY = 'kustomize.toolkit.fluxcd.io/substitute';
+
+/** What substitution a collector runs; undefined: none, the text is taken literally. */
+export interface CollectorSubstitution {
+  readonly vars: ReadonlyMap<string, string>;
+  readonly strict: boolean;
+}
 
 export interface ParseLimits {
   readonly maxObjects: number;
@@ -74,14 +82,19 @@ function describeRaw(text: string): string {
 
 function substitutionDisabled(text: string): boolean {
   // Cheap textual check first, then a real parse to be sure it is the annotation.
-  if (!text.includes(SUBSTITUTE_ANNOTATION)) {
+  if (!text.includes(SUBSTITUTE_ANNOTATION) && !text.includes(FLUX_SUBSTITUTE_KEY)) {
     return false;
   }
   try {
     const docs = parseAllDocuments(text, { prettyErrors: false });
     const doc = Array.isArray(docs) ? docs[0] : undefined;
-    const value: unknown = doc?.getIn(['metadata', 'annotations', SUBSTITUTE_ANNOTATION]);
-    return value === 'disabled';
+    const at = (path: string[]): boolean => doc?.getIn(path) === 'disabled';
+    return (
+      at(['metadata', 'annotations', SUBSTITUTE_ANNOTATION]) ||
+      // Flux skips an object whose label or annotation says so.
+      at(['metadata', 'annotations', FLUX_SUBSTITUTE_KEY]) ||
+      at(['metadata', 'labels', FLUX_SUBSTITUTE_KEY])
+    );
   } catch {
     return false;
   }
@@ -112,8 +125,9 @@ function toObjects(doc: Document.Parsed, where: string, maxAliasCount: number): 
 
 /**
  * Collects objects from rendered text across one render, enforcing the caps.
- * Substitution runs on each document's text before it is parsed, so it behaves
- * the same for plain files, kustomize output and helm output.
+ * Substitution, when the release asks for it, runs on each document's text before
+ * it is parsed (Flux runs it on each object after the build), so it behaves the
+ * same for plain files, kustomize output and helm output.
  */
 export class ManifestCollector {
   readonly objects: KubeObject[] = [];
@@ -121,7 +135,7 @@ export class ManifestCollector {
 
   constructor(
     private readonly limits: ParseLimits,
-    private readonly vars: ReadonlyMap<string, string>,
+    private readonly substitution: CollectorSubstitution | undefined,
   ) {}
 
   /** Adds a YAML stream (possibly many documents). `source` is artifact-relative. */
@@ -142,9 +156,11 @@ export class ManifestCollector {
 
   private addChunk(chunk: Chunk, format: 'yaml' | 'json'): void {
     const where = (): string => `${chunk.source} (${describeRaw(chunk.text)})`;
-    const text = substitutionDisabled(chunk.text)
-      ? chunk.text
-      : substituteVariables(chunk.text, this.vars, where);
+    const sub = this.substitution;
+    const text =
+      sub === undefined || substitutionDisabled(chunk.text)
+        ? chunk.text
+        : substituteVariables(chunk.text, sub.vars, where, { strict: sub.strict });
     this.bytes += Buffer.byteLength(text);
     if (this.bytes > this.limits.maxRenderedBytes) {
       throw new RenderingError(

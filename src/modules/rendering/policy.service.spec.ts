@@ -6,7 +6,7 @@ import { type PolicyGrant, RELEASE_LABEL, TENANT_LABEL } from './policy.service'
 
 const grant: PolicyGrant = {
   namespaces: ['team-a', 'team-a-jobs'],
-  allowClusterScoped: false,
+  clusterScopedKinds: [],
   targetNamespace: 'team-a',
 };
 const owner = { tenant: 'team-a', release: 'web' };
@@ -97,9 +97,34 @@ describe('PolicyService', () => {
       'apiextensions.k8s.io/CustomResourceDefinition widgets.example.com',
       'example.com/Widget w',
     ]);
-    expect(error.violations[0]?.message).toBe(
-      'is cluster-scoped and the grant does not allow cluster-scoped objects',
-    );
+    expect(error.violations.map((v) => v.message)).toEqual([
+      'is cluster-scoped and kind "rbac.authorization.k8s.io/ClusterRole" is not in the grant\'s clusterScopedKinds',
+      'is cluster-scoped and kind "rbac.authorization.k8s.io/ClusterRoleBinding" is not in the grant\'s clusterScopedKinds',
+      'is cluster-scoped and kind "apiextensions.k8s.io/CustomResourceDefinition" is not in the grant\'s clusterScopedKinds',
+      'is cluster-scoped and kind "example.com/Widget" is not in the grant\'s clusterScopedKinds',
+    ]);
+  });
+
+  it('allows exactly the cluster-scoped kinds the grant lists, and names the one refused', () => {
+    const kinds = {
+      ...grant,
+      clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole', 'PersistentVolume'],
+    };
+    const pv: KubeObject = { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pv' } };
+    const binding: KubeObject = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'b' },
+    };
+    expect(sut.check([clusterRole(), pv], kinds, { owner }).objects).toHaveLength(2);
+    const error = violationsOf(() => sut.check([clusterRole(), pv, binding], kinds, { owner }));
+    expect(error.violations).toEqual([
+      {
+        object: 'rbac.authorization.k8s.io/ClusterRoleBinding b',
+        message:
+          'is cluster-scoped and kind "rbac.authorization.k8s.io/ClusterRoleBinding" is not in the grant\'s clusterScopedKinds',
+      },
+    ]);
   });
 
   it('uses the scope resolver for kinds defined on the cluster', () => {
@@ -113,7 +138,7 @@ describe('PolicyService', () => {
   it('allows cluster-scoped kinds with permission and drops their namespace', () => {
     const { objects } = sut.check(
       [{ ...clusterRole(), metadata: { name: 'r', namespace: 'team-a' } }],
-      { ...grant, allowClusterScoped: true },
+      { ...grant, clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole'] },
       { owner },
     );
     expect(objects[0]?.metadata.namespace).toBeUndefined();
@@ -125,10 +150,19 @@ describe('PolicyService', () => {
       kind: 'Namespace',
       metadata: { name },
     });
-    expect(sut.check([ns('team-a')], grant, { owner }).objects).toHaveLength(1);
-    expect(violationsOf(() => sut.check([ns('other')], grant, { owner })).violations).toHaveLength(
-      1,
-    );
+    const labelled = { ...ns('team-a'), metadata: { name: 'team-a', labels: { env: 'prod' } } };
+    expect(sut.check([labelled], grant, { owner }).objects[0]?.metadata.labels).toMatchObject({
+      env: 'prod',
+    });
+    // Listing kinds never lets in a namespace the grant does not hold.
+    const wide = { ...grant, clusterScopedKinds: ['rbac.authorization.k8s.io/ClusterRole'] };
+    expect(violationsOf(() => sut.check([ns('other')], wide, { owner })).violations).toEqual([
+      {
+        object: 'Namespace other',
+        message:
+          'namespace "other" is not granted to the tenant on this cluster (the grant\'s namespaces are "team-a", "team-a-jobs")',
+      },
+    ]);
   });
 
   it('refuses duplicates (same group, kind, namespace, name), defaulted namespaces included', () => {
@@ -153,16 +187,36 @@ describe('PolicyService', () => {
       { kind: 'ConfigMap', metadata: { name: 'a' } },
       { apiVersion: 'v1', metadata: { name: 'b' } },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} },
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'x-' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'X_' } },
     ] as unknown as KubeObject[];
     const error = violationsOf(() => sut.check(objects, grant, { owner }));
     expect(error.violations).toEqual([
       { object: 'object #1', message: 'has no apiVersion' },
       { object: 'object #2', message: 'has no kind' },
-      { object: 'ConfigMap (object #3)', message: 'has no metadata.name' },
-      { object: 'ConfigMap (object #4)', message: 'has no metadata.name' },
+      {
+        object: 'ConfigMap (object #3)',
+        message: 'has no metadata.name (nor metadata.generateName)',
+      },
+      { object: 'ConfigMap (object #4)', message: 'has an invalid metadata.generateName' },
     ]);
     expect(error.message).toMatch(/^4 policy violation\(s\): object #1: has no apiVersion; /);
+  });
+
+  it('admits objects named by generateName, two of one prefix, labelled and namespaced', () => {
+    const job = (): KubeObject => ({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { generateName: 'migrate-' },
+      spec: {},
+    });
+    const { objects } = sut.check([job(), job()], grant, { owner });
+    expect(objects).toHaveLength(2);
+    for (const o of objects) {
+      expect(o.metadata.name).toBeUndefined();
+      expect(o.metadata.generateName).toBe('migrate-');
+      expect(o.metadata.namespace).toBe(grant.targetNamespace);
+      expect(o.metadata.labels).toMatchObject({ [TENANT_LABEL]: owner.tenant });
+    }
   });
 
   it('lists at most 20 violations and counts the rest', () => {
@@ -205,7 +259,18 @@ describe('PolicyService', () => {
         spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Widget' } },
       },
     ];
-    const sorted = sut.check(objects, { ...grant, allowClusterScoped: true }, { owner }).objects;
+    const sorted = sut.check(
+      objects,
+      {
+        ...grant,
+        clusterScopedKinds: [
+          'rbac.authorization.k8s.io/ClusterRole',
+          'admissionregistration.k8s.io/ValidatingWebhookConfiguration',
+          'apiextensions.k8s.io/CustomResourceDefinition',
+        ],
+      },
+      { owner },
+    ).objects;
     expect(sorted.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'CustomResourceDefinition/widgets.example.com',
       'Namespace/team-a',

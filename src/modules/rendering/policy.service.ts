@@ -14,17 +14,24 @@ import {
   type PolicyViolationDetail,
 } from './rendering.errors';
 import type { KubeObject } from './rendering.types';
+import { DNS_LABEL_PATTERN as DNS_LABEL } from 'src/common/validation/names';
 
 export const TENANT_LABEL = 'gitfleet.dev/tenant';
 export const RELEASE_LABEL = 'gitfleet.dev/release';
 const MAX_REPORTED_VIOLATIONS = 20;
+/** A prefix the API server can complete into a DNS subdomain (it appends 5 characters). */
+const GENERATE_NAME = /^[a-z0-9][-a-z0-9.]{0,252}$/;
 
 /** What a Tenant's Grant allows on one cluster. */
 export interface PolicyGrant {
   /** Namespaces the tenant may deploy into (exact names). */
   readonly namespaces: readonly string[];
-  /** Whether cluster-scoped kinds (ClusterRole, CRD, ...) are allowed. */
-  readonly allowClusterScoped: boolean;
+  /**
+   * Cluster-scoped kinds allowed, as `group/Kind` (`Kind` for the core group),
+   * e.g. `rbac.authorization.k8s.io/ClusterRole`. Namespaces are not listed here:
+   * a granted namespace's own Namespace object is always allowed.
+   */
+  readonly clusterScopedKinds: readonly string[];
   /** Namespace given to namespaced objects that have none. */
   readonly targetNamespace: string;
 }
@@ -52,7 +59,6 @@ export interface PolicyResult {
   readonly objects: KubeObject[];
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** True when `value` is a valid Kubernetes label value. */
@@ -70,8 +76,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  *
  * Decisions:
  * - a `Namespace` object whose name is one of the granted namespaces is
- *   allowed without `allowClusterScoped` (tenants often ship their own
- *   Namespace manifest); any other Namespace needs `allowClusterScoped`;
+ *   allowed (tenants often ship their own Namespace manifest; gitfleet applies
+ *   it with its own identity); any other Namespace is refused;
+ * - any other cluster-scoped kind is allowed only when the grant lists it in
+ *   `clusterScopedKinds` (`group/Kind`);
  * - `metadata.namespace` on a cluster-scoped object is removed (the API
  *   server ignores it; kustomize's namespace transformer adds it to unknown kinds);
  * - unknown kinds are namespaced unless a CRD in the set or `resolveScope` says otherwise;
@@ -103,6 +111,7 @@ export class PolicyService {
       );
     }
     const granted = new Set(grant.namespaces);
+    const allowedKinds = new Set(grant.clusterScopedKinds);
     const crdScopes = scopesFromCrds(objects);
     const scopeOf = (group: string, kind: string): ResourceScope => {
       const key = groupKind(group, kind);
@@ -142,11 +151,23 @@ export class PolicyService {
         refuse(`${kind} (${label})`, 'has no metadata');
         return;
       }
-      const name = raw.metadata.name;
-      if (typeof name !== 'string' || name === '') {
-        refuse(`${kind} (${label})`, 'has no metadata.name');
+      const named = raw.metadata.name;
+      const generateName = raw.metadata.generateName;
+      // `generateName` without a name: the API server names it on create (POST); the
+      // reconciler creates such objects once per applied revision (hooks and the like).
+      const generated =
+        (typeof named !== 'string' || named === '') &&
+        typeof generateName === 'string' &&
+        generateName !== '';
+      if (!generated && (typeof named !== 'string' || named === '')) {
+        refuse(`${kind} (${label})`, 'has no metadata.name (nor metadata.generateName)');
         return;
       }
+      if (generated && !GENERATE_NAME.test(generateName)) {
+        refuse(`${kind} (${label})`, 'has an invalid metadata.generateName');
+        return;
+      }
+      const name = generated ? `${generateName}*` : (named as string);
       const group = groupOf(apiVersion);
       const scope = scopeOf(group, kind);
       const metadata = { ...raw.metadata };
@@ -154,7 +175,10 @@ export class PolicyService {
       const id = (ns: string | undefined): string =>
         `${group === '' ? '' : `${group}/`}${kind} ${ns === undefined ? '' : `${ns}/`}${name}`;
 
-      if (name.length > 253 || !/^[^/%]+$/.test(name) || name === '.' || name === '..') {
+      if (
+        !generated &&
+        (name.length > 253 || !/^[^/%]+$/.test(name) || name === '.' || name === '..')
+      ) {
         refuse(id(undefined), 'has an invalid metadata.name');
         return;
       }
@@ -165,11 +189,18 @@ export class PolicyService {
       let namespace: string | undefined;
       if (scope === 'Cluster') {
         delete metadata.namespace;
-        const ownNamespace = group === '' && kind === 'Namespace' && granted.has(name);
-        if (!grant.allowClusterScoped && !ownNamespace) {
+        const kindName = group === '' ? kind : `${group}/${kind}`;
+        if (group === '' && kind === 'Namespace') {
+          if (!granted.has(name)) {
+            refuse(
+              id(undefined),
+              `namespace "${name}" is not granted to the tenant on this cluster (the grant's namespaces are ${[...granted].map((n) => `"${n}"`).join(', ')})`,
+            );
+          }
+        } else if (!allowedKinds.has(kindName)) {
           refuse(
             id(undefined),
-            'is cluster-scoped and the grant does not allow cluster-scoped objects',
+            `is cluster-scoped and kind "${kindName}" is not in the grant's clusterScopedKinds`,
           );
         }
       } else {
@@ -191,7 +222,8 @@ export class PolicyService {
       metadata.labels = { ...metadata.labels, [TENANT_LABEL]: tenant, [RELEASE_LABEL]: release };
 
       const key = `${group}/${kind}/${namespace ?? ''}/${name}`;
-      const first = seen.get(key);
+      // Two objects of one generateName are two objects; only fixed names can collide.
+      const first = generated ? undefined : seen.get(key);
       if (first !== undefined) {
         refuse(id(namespace), `is a duplicate of object #${first + 1}`);
       } else {

@@ -99,9 +99,25 @@ describe('RenderingService — helm', () => {
         d: 'inline',
         kube: 'v1.34.0',
         certManager: 'true',
-        cluster: 'eu-1',
+        // No postBuild: Helm output is taken literally.
+        cluster: '${cluster_name}',
       },
     });
+  });
+
+  it('substitutes Helm output only when the release has a postBuild', async () => {
+    const { sut } = makeRenderingService(scratch);
+    const result = await sut.render(
+      makeRequest(scratch, {
+        release: {
+          path: 'charts/web',
+          kind: 'helm',
+          helm: helmSpec(),
+          postBuild: { variables: {} },
+        },
+      }),
+    );
+    expect(configMap(result.objects)?.data).toMatchObject({ cluster: 'eu-1' });
   });
 
   it('passes the target kube version, so a chart requiring a newer cluster fails', async () => {
@@ -135,6 +151,54 @@ describe('RenderingService — helm', () => {
       }),
     );
     expect(configMap(result.objects)?.metadata.namespace).toBe('team-a-jobs');
+  });
+
+  it('reads values files inside the chart only when the spec says the chart is from a Helm repository', async () => {
+    await scratch.write({ 'charts/web/values-prod.yaml': 'b: in-chart\n' });
+    await run('tar', [
+      '-czf',
+      join(scratch.artifact, 'web-1.0.0.tgz'),
+      '-C',
+      join(scratch.artifact, 'charts'),
+      'web',
+    ]);
+    const { sut } = makeRenderingService(scratch);
+    // The artifact holds more than the archive: its shape says nothing, the flag decides.
+    const fromRepository = await sut.render(
+      makeRequest(scratch, {
+        release: {
+          path: '.',
+          kind: 'helm',
+          helm: helmSpec({
+            chartPath: 'web-1.0.0.tgz',
+            fromHelmRepository: true,
+            valuesFiles: ['values-prod.yaml'],
+          }),
+        },
+      }),
+    );
+    expect(configMap(fromRepository.objects)?.data).toMatchObject({ a: 'chart', b: 'in-chart' });
+    const fromGit = await sut.render(
+      makeRequest(scratch, {
+        release: {
+          path: '.',
+          kind: 'helm',
+          helm: helmSpec({ chartPath: 'web-1.0.0.tgz', valuesFiles: ['env/one.yaml'] }),
+        },
+      }),
+    );
+    expect(configMap(fromGit.objects)?.data).toMatchObject({ b: 'file1' });
+    await expect(
+      sut.render(
+        makeRequest(scratch, {
+          release: {
+            path: '.',
+            kind: 'helm',
+            helm: helmSpec({ chartPath: 'charts/web', fromHelmRepository: true }),
+          },
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'InvalidInput', message: expect.stringContaining('.tgz') });
   });
 
   it.each([
@@ -222,19 +286,27 @@ describe('RenderingService — helm', () => {
     });
   });
 
-  it('fails on an undefined variable in helm output', async () => {
+  it('fails on an undefined variable in helm output when strict', async () => {
     await scratch.write({
       'charts/web/templates/extra.yaml':
         'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {v: "${nope}"}\n',
     });
-    const { sut } = makeRenderingService(scratch);
+    const { sut } = makeRenderingService(scratch, { strictPostBuildSubstitutions: true });
     await expect(
       sut.render(
-        makeRequest(scratch, { release: { path: 'charts/web', kind: 'helm', helm: helmSpec() } }),
+        makeRequest(scratch, {
+          release: {
+            path: 'charts/web',
+            kind: 'helm',
+            helm: helmSpec(),
+            postBuild: { variables: {} },
+          },
+        }),
       ),
     ).rejects.toMatchObject({
       code: 'UndefinedVariable',
-      message: 'undefined variable "nope" in web/templates/extra.yaml (ConfigMap/x)',
+      message:
+        'variable substitution failed in web/templates/extra.yaml (ConfigMap/x): variable not set (strict mode): "nope"',
     });
   });
 });

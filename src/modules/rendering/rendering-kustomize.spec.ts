@@ -59,7 +59,9 @@ describe('RenderingService — kustomize', () => {
   it('renders an overlay with a base via kubectl kustomize (auto-detected), then substitutes', async () => {
     const { sut, runner } = makeRenderingService(scratch);
     const result = await sut.render(
-      makeRequest(scratch, { release: { path: 'deploy/prod', variables: { image_tag: '1.28' } } }),
+      makeRequest(scratch, {
+        release: { path: 'deploy/prod', postBuild: { variables: { image_tag: '1.28' } } },
+      }),
     );
     expect(result.kind).toBe('kustomize');
     const byKind = Object.fromEntries(result.objects.map((o) => [o.kind, o]));
@@ -76,7 +78,9 @@ describe('RenderingService — kustomize', () => {
     const { sut } = makeRenderingService(scratch);
     const before = await run('find', [scratch.artifact, '-printf', '%P %s %T@\n']);
     await sut.render(
-      makeRequest(scratch, { release: { path: 'deploy/prod', variables: { image_tag: 'x' } } }),
+      makeRequest(scratch, {
+        release: { path: 'deploy/prod', postBuild: { variables: { image_tag: 'x' } } },
+      }),
     );
     const after = await run('find', [scratch.artifact, '-printf', '%P %s %T@\n']);
     expect(after.stdout).toBe(before.stdout);

@@ -67,7 +67,9 @@ describe('RenderingService — plain directories', () => {
     });
     const { sut } = makeRenderingService(scratch);
     const result = await sut.render(
-      makeRequest(scratch, { release: { path: '.', variables: { image_tag: 'v1.2.3' } } }),
+      makeRequest(scratch, {
+        release: { path: '.', postBuild: { variables: { image_tag: 'v1.2.3' } } },
+      }),
     );
     expect(result.objects).toEqual([
       {
@@ -79,7 +81,7 @@ describe('RenderingService — plain directories', () => {
     ]);
     const other = await sut.render(
       makeRequest(scratch, {
-        release: { path: '.', variables: { image_tag: 'v1.2.3' } },
+        release: { path: '.', postBuild: { variables: { image_tag: 'v1.2.3' } } },
         target: makeTarget({ clusterName: 'us-1' }),
       }),
     );
@@ -87,15 +89,33 @@ describe('RenderingService — plain directories', () => {
     expect(other.digest).not.toBe(result.digest);
   });
 
-  it('fails on an undefined variable naming it, the file and the object', async () => {
+  it('renders literally without a postBuild: every ${...} stays', async () => {
+    const text =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: ${not_set}\n  b: $${x}\n  c: ${HOME:-/root}\n  d: ${cluster_name}\n';
+    await scratch.write({ 'apps/cm.yaml': text });
+    const { sut } = makeRenderingService(scratch);
+    const result = await sut.render(makeRequest(scratch));
+    expect(result.objects[0]?.data).toEqual({
+      a: '${not_set}',
+      b: '$${x}',
+      c: '${HOME:-/root}',
+      d: '${cluster_name}',
+    });
+  });
+
+  it('with a postBuild, an undefined variable is empty as in Flux, and fails when strict', async () => {
     await scratch.write({
       'apps/cm.yaml':
-        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: ${not_set}\n',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: "${not_set}"\n  b: ${HOME:-/root}\n',
     });
-    const { sut } = makeRenderingService(scratch);
-    await expect(sut.render(makeRequest(scratch))).rejects.toMatchObject({
+    const request = makeRequest(scratch, { release: { path: '.', postBuild: { variables: {} } } });
+    const lax = await makeRenderingService(scratch).sut.render(request);
+    expect(lax.objects[0]?.data).toEqual({ a: '', b: '/root' });
+    const strict = makeRenderingService(scratch, { strictPostBuildSubstitutions: true }).sut;
+    await expect(strict.render(request)).rejects.toMatchObject({
       code: 'UndefinedVariable',
-      message: 'undefined variable "not_set" in apps/cm.yaml (ConfigMap/web)',
+      message:
+        'variable substitution failed in apps/cm.yaml (ConfigMap/web): variable not set (strict mode): "not_set"',
     });
   });
 

@@ -26,6 +26,10 @@ export const RenderingErrorCode = {
   Timeout: 'Timeout',
   /** The caller aborted the render. */
   Aborted: 'Aborted',
+  /** The path holds a format gitfleet does not render (Jsonnet, CUE, a chart where Kustomize was asked). */
+  UnsupportedFormat: 'UnsupportedFormat',
+  /** A chart dependency (Chart.yaml `dependencies`) could not be fetched. */
+  DependencyFetchFailed: 'DependencyFetchFailed',
 } as const;
 
 export type RenderingErrorCode = (typeof RenderingErrorCode)[keyof typeof RenderingErrorCode];
@@ -42,10 +46,16 @@ const STATUS: Readonly<Record<RenderingErrorCode, number>> = {
   PolicyViolation: 422,
   Timeout: 504,
   Aborted: 499,
+  UnsupportedFormat: 422,
+  DependencyFetchFailed: 502,
 };
 
 // Timeouts and aborts can succeed on retry; everything else needs a new revision or spec.
-const RETRYABLE: ReadonlySet<RenderingErrorCode> = new Set(['Timeout', 'Aborted']);
+const RETRYABLE: ReadonlySet<RenderingErrorCode> = new Set([
+  'Timeout',
+  'Aborted',
+  'DependencyFetchFailed',
+]);
 
 /** One refused object in a policy check. */
 export interface PolicyViolationDetail {
@@ -92,8 +102,4 @@ export class PolicyViolationError extends RenderingError {
     );
     this.name = 'PolicyViolationError';
   }
-}
-
-export function isRenderingError(error: unknown): error is RenderingError {
-  return error instanceof RenderingError;
 }

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PolicyService } from './policy.service';
-import { ProcessRunner } from './process-runner';
+import { ProcessRunner } from 'src/common/process/process-runner';
+import { ToolRunner } from './tool-runner';
 import {
   defaultRenderingOptions,
   RENDERING_OPTIONS,
@@ -17,6 +18,7 @@ import { RenderingService } from './rendering.service';
   providers: [
     { provide: RENDERING_OPTIONS, useFactory: (): RenderingOptions => defaultRenderingOptions() },
     ProcessRunner,
+    ToolRunner,
     RenderingService,
     PolicyService,
   ],

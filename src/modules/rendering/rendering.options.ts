@@ -32,6 +32,11 @@ export interface RenderingOptions {
   readonly maxStderrBytes: number;
   /** Where per-render temp dirs are created. */
   readonly tempRoot: string;
+  /**
+   * Flux's StrictPostBuildSubstitutions feature gate: a `${var}` without value and
+   * without default fails the render instead of becoming empty. Off, as in Flux.
+   */
+  readonly strictPostBuildSubstitutions: boolean;
 }
 
 export const RENDERING_OPTIONS = Symbol('RENDERING_OPTIONS');
@@ -73,6 +78,7 @@ export function defaultRenderingOptions(
     maxConcurrentProcesses: 4,
     maxStderrBytes: 16 * 1024,
     tempRoot: tmpdir(),
+    strictPostBuildSubstitutions: false,
     ...overrides,
   });
 }

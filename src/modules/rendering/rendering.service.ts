@@ -11,10 +11,13 @@ import {
   refuseEscapingSymlinksUnder,
   resolveInArtifact,
 } from './artifact-fs';
-import { isBareChartArtifact, readChartFiles } from './chart-archive';
+import { checkChartArchive, readChartFiles } from './chart-archive';
 import { checkKustomization, findKustomizationFile } from './kustomize-check';
+import { detectChartDirectory, markChartCrds } from './helm-crds';
+import { placeChartDependencies } from './helm-dependencies';
 import { ManifestCollector } from './manifest-parser';
-import { ProcessRunner, type RunResult } from './process-runner';
+import { refuseChartAs, unsupportedFormatIn } from './format-check';
+import { type RunResult, ToolRunner } from './tool-runner';
 import { RenderingError, RenderingErrorCode } from './rendering.errors';
 import { RENDERING_OPTIONS, type RenderingOptions } from './rendering.options';
 import { collectRenderSecrets, type SecretRedactor } from './secret-redaction';
@@ -26,12 +29,12 @@ import type {
   TargetFacts,
 } from './rendering.types';
 import { buildVariables } from './variables';
+import { isDnsLabel } from 'src/common/validation/names';
 
 // A port nothing listens on: any HTTP(S) fetch by a tool fails at once.
 const DEAD_PROXY = 'http://127.0.0.1:9';
 const KUBE_VERSION = /^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.+-]*)?$/;
 const API_VERSION = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\/[a-z0-9]+)?(\/[A-Za-z0-9]+)?$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HELM_RELEASE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const MAX_TOOL_MESSAGE = 2_000;
 
@@ -86,15 +89,30 @@ export function digestObjects(objects: readonly KubeObject[]): string {
 /**
  * Turns an artifact directory into a list of Kubernetes objects for one Target:
  * plain YAML/JSON, Kustomize (kubectl kustomize) or Helm (helm template), then
- * `${var}` substitution and caps. Pure: no database, no cluster access. Every
+ * `${var}` substitution when the release has a postBuild, and caps. Pure: no database, no cluster access. Every
  * render works in its own temp dir, removed on every path.
  */
 @Injectable()
 export class RenderingService {
   constructor(
     @Inject(RENDERING_OPTIONS) private readonly options: RenderingOptions,
-    private readonly runner: ProcessRunner,
+    private readonly runner: ToolRunner,
   ) {}
+
+  /**
+   * True when `path` of the artifact holds a Chart.yaml, so a render without a kind may be
+   * Helm (and sees every target fact). Never throws: a bad path just is not a chart.
+   */
+  async detectsChart(artifactRoot: string, path: string): Promise<boolean> {
+    try {
+      const realRoot = await realArtifactRoot(artifactRoot);
+      return await detectChartDirectory(
+        await resolveInArtifact(realRoot, checkRelativePath(path, 'path'), 'path'),
+      );
+    } catch {
+      return false;
+    }
+  }
 
   /**
    * Every RenderingError leaving here is scrubbed of the Secret values and Helm
@@ -114,8 +132,17 @@ export class RenderingService {
     scope: FailureScope,
   ): Promise<RenderResult> {
     const started = performance.now();
-    const vars = buildVariables(request.target, request.release.variables);
-    const collector = new ManifestCollector(this.options, vars);
+    // Opt-in, as Flux's spec.postBuild: without it every `${...}` stays literal.
+    const postBuild = request.release.postBuild;
+    const collector = new ManifestCollector(
+      this.options,
+      postBuild === undefined
+        ? undefined
+        : {
+            vars: buildVariables(request.target, postBuild.variables),
+            strict: this.options.strictPostBuildSubstitutions,
+          },
+    );
     const realRoot = await realArtifactRoot(request.artifactRoot);
     // Kustomize bases and chart files may lie anywhere in the artifact.
     scope.artifactRoot = realRoot;
@@ -131,7 +158,14 @@ export class RenderingService {
     try {
       switch (kind) {
         case 'plain':
+          // An explicit `kind: plain` renders a chart directory's files as they are.
           await this.renderPlain(realRoot, renderDir, collector);
+          if (collector.objects.length === 0) {
+            const unsupported = await unsupportedFormatIn(renderDir, relPath);
+            if (unsupported !== undefined) {
+              throw new RenderingError(RenderingErrorCode.UnsupportedFormat, unsupported);
+            }
+          }
           break;
         case 'kustomize':
           await this.renderKustomize(request, realRoot, relPath, tempDir, collector);
@@ -163,7 +197,12 @@ export class RenderingService {
     if (!(await stat(renderDir)).isDirectory()) {
       throw new RenderingError(RenderingErrorCode.InvalidInput, 'path must be a directory');
     }
-    return (await findKustomizationFile(renderDir)) === undefined ? 'plain' : 'kustomize';
+    // Argo CD's discovery order: a kustomization wins, then Chart.yaml means Helm, else
+    // plain files. `kind: plain` forces plain YAML for a directory holding a Chart.yaml.
+    if ((await findKustomizationFile(renderDir)) !== undefined) {
+      return 'kustomize';
+    }
+    return (await detectChartDirectory(renderDir)) ? 'helm' : 'plain';
   }
 
   private async renderPlain(
@@ -197,6 +236,7 @@ export class RenderingService {
     refuseEscapingSymlinksUnder(copy, relPath);
     const dir = join(copyRoot, relPath);
     if ((await findKustomizationFile(dir)) === undefined) {
+      await refuseChartAs(dir, relPath, 'a Kustomize path');
       throw new RenderingError(
         RenderingErrorCode.InvalidInput,
         `path "${relPath || '.'}" has no kustomization file`,
@@ -224,7 +264,12 @@ export class RenderingService {
     collector: ManifestCollector,
     scope: FailureScope,
   ): Promise<void> {
-    const helm = request.release.helm;
+    // A chart found by its Chart.yaml renders with the release's name and no values.
+    const helm =
+      request.release.helm ??
+      (request.release.releaseName === undefined
+        ? undefined
+        : { releaseName: request.release.releaseName });
     if (helm === undefined) {
       throw new RenderingError(RenderingErrorCode.InvalidInput, 'kind helm needs a helm spec');
     }
@@ -236,10 +281,12 @@ export class RenderingService {
     const valuesFiles = helm.valuesFiles ?? [];
     const valuesReal = scope.valuesFiles;
     let chartValues: Buffer[] | undefined;
-    if (valuesFiles.length > 0 && (await isBareChartArtifact(realRoot, chartReal))) {
+    if (helm.fromHelmRepository === true) {
       // A Helm repository chart: its values files ship inside it (`values-prod.yaml`),
       // as with Flux's valuesFiles of a HelmRepository chart.
-      chartValues = await readChartFiles(chartReal, valuesFiles, this.options);
+      await checkChartArchive(chartReal, chartRel);
+      chartValues =
+        valuesFiles.length > 0 ? await readChartFiles(chartReal, valuesFiles, this.options) : [];
       scope.valuesTexts.push(...chartValues.map((data) => data.toString('utf8')));
     } else {
       for (const file of valuesFiles) {
@@ -254,6 +301,15 @@ export class RenderingService {
     const chartInCopy = join(copyRoot, relative(realRoot, chartReal));
     const chartInCopyRel = relative(copyRoot, chartInCopy).split(sep).join('/');
     refuseEscapingSymlinksUnder(copy, chartInCopyRel);
+    if (helm.fromHelmRepository !== true && (await stat(chartInCopy)).isDirectory()) {
+      await placeChartDependencies(
+        chartInCopy,
+        copyRoot,
+        request.fetchChartDependency,
+        this.options,
+        request.signal,
+      );
+    }
 
     const valuesContents: Array<Buffer | string> = chartValues ?? [];
     for (const [index, real] of valuesReal.entries()) {
@@ -298,7 +354,7 @@ export class RenderingService {
       signal: request.signal,
     });
     this.checkExit(result, 'helm', tempDir, copyRoot);
-    collector.addYaml(result.stdout.toString('utf8'), `${chartRel || '.'} (helm)`);
+    markChartCrds(collector, result.stdout.toString('utf8'), `${chartRel || '.'} (helm)`);
   }
 
   /** A closed environment: no inherited variables, no network, no plugins, state in the temp dir. */
@@ -403,7 +459,7 @@ function validateHelmInputs(releaseName: string, namespace: string, target: Targ
   if (releaseName.length > 53 || !HELM_RELEASE_NAME.test(releaseName)) {
     problems.push('helm release name must be a DNS name of at most 53 characters');
   }
-  if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
+  if (!isDnsLabel(namespace)) {
     problems.push('namespace must be a DNS label');
   }
   if (!KUBE_VERSION.test(target.kubernetesVersion)) {

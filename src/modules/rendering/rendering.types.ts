@@ -4,14 +4,31 @@ export type { KubeObject, KubeObjectMeta } from 'src/common/kube/kube-object';
 
 export type RenderKind = 'plain' | 'kustomize' | 'helm';
 
+/**
+ * Set on every object of a chart's `crds/` directory (and its subcharts'): the prune step
+ * reads it on the live object and never deletes the object (Helm never deletes crds/).
+ * Same key and value as a user's own per-object opt-out.
+ */
+export const PRUNE_ANNOTATION = 'gitfleet.dev/prune';
+export const PRUNE_DISABLED = 'disabled';
+/** Marks an object as coming from a chart's `crds/` directory, for the apply step's policy. */
+export const HELM_CRD_ANNOTATION = 'gitfleet.dev/helm-crd';
+export const HELM_CRD_FROM_CRDS_DIR = 'crds';
+
 /** Helm-specific part of a release spec. All paths are relative to the artifact root. */
 export interface HelmRenderSpec {
   /** Chart directory or chart archive (`.tgz`) inside the artifact; defaults to the release `path`. */
   chartPath?: string;
   /**
-   * Values files merged in order after the chart defaults: paths inside the artifact, or
-   * inside the chart when the artifact is nothing but the chart archive (a chart of a
-   * Helm repository source).
+   * True for a chart of a Helm repository source: `chartPath` is then the chart archive
+   * and `valuesFiles` are paths inside the chart (as with Flux's valuesFiles of a
+   * HelmRepository chart). Omitted or false: a chart in a Git source, values files are
+   * paths in the artifact. Stated by the producer, never guessed from the artifact.
+   */
+  fromHelmRepository?: boolean;
+  /**
+   * Values files merged in order after the chart defaults: paths inside the chart when
+   * `fromHelmRepository`, else inside the artifact.
    */
   valuesFiles?: readonly string[];
   /** Inline values, merged last (they win over values files). */
@@ -30,8 +47,22 @@ export interface ReleaseRenderSpec {
   kind?: RenderKind;
   /** Required when kind is `helm`. */
   helm?: HelmRenderSpec;
-  /** Release variables for `${var}` substitution; names `[A-Za-z_][A-Za-z0-9_]*`. */
-  variables?: Readonly<Record<string, string>>;
+  /**
+   * Flux-style post-build substitution. Omitted: the output is taken literally,
+   * every `${...}` stays (as a Flux Kustomization without `spec.postBuild`).
+   */
+  postBuild?: PostBuildRenderSpec;
+  /** Helm release name for a chart detected by its Chart.yaml when no `helm` spec is given. */
+  releaseName?: string;
+}
+
+/** The resolved inputs of `${var}` substitution for one Target. */
+export interface PostBuildRenderSpec {
+  /**
+   * substituteFrom values merged in order, then inline `substitute` on top (Flux's
+   * precedence); built-ins are added by the render. Names `[A-Za-z_][A-Za-z0-9_]*`.
+   */
+  variables: Readonly<Record<string, string>>;
 }
 
 /** Facts about the Target (one release on one cluster). */
@@ -46,6 +77,21 @@ export interface TargetFacts {
   tenant: string;
 }
 
+/** One Chart.yaml dependency to fetch: an `https://` Helm repository or `oci://` registry. */
+export interface ChartDependencyRequest {
+  readonly name: string;
+  /** Repository URL exactly as Chart.yaml / Chart.lock state it. */
+  readonly repository: string;
+  /** The version Chart.lock pins, else the Chart.yaml version (range). */
+  readonly version: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Fetches a chart dependency; answers its local verified archive and exact version. */
+export type ChartDependencyFetcher = (
+  request: ChartDependencyRequest,
+) => Promise<{ archivePath: string; version: string }>;
+
 export interface RenderRequest {
   /** Root of the fetched artifact (Git checkout or unpacked chart). Read only. */
   artifactRoot: string;
@@ -53,6 +99,8 @@ export interface RenderRequest {
   target: TargetFacts;
   /** Aborts the render (kills a running child process). */
   signal?: AbortSignal;
+  /** Fetches chart dependencies missing from `charts/`; without it they fail the render. */
+  fetchChartDependency?: ChartDependencyFetcher;
 }
 
 export interface RenderStats {

@@ -43,37 +43,39 @@ describe('variables', () => {
       'variable "cluster_label_env" is reserved for a built-in variable',
       'variable name "1bad" must match [A-Za-z_][A-Za-z0-9_]*',
     ]);
-    expect(() => buildVariables(makeTarget(), { tenant: 'other' })).toThrow(
+    // A substituteFrom key named like a built-in does not override it; a bad name fails.
+    expect(buildVariables(makeTarget(), { tenant: 'other' }).get('tenant')).toBe('team-a');
+    expect(() => buildVariables(makeTarget(), { 'my-key': 'x' })).toThrow(
       expect.objectContaining({ code: 'InvalidVariable' }),
     );
   });
 
-  it('substitutes ${var}, turns $${x} into a literal ${x} and leaves other ${...} forms alone', () => {
+  it('substitutes as Flux does: $${x} is a literal ${x}, $$ is $, $name and defaults', () => {
     const vars = new Map([['name', 'web']]);
     const text = 'a: ${name}\nb: $${name}\nc: ${HOME:-x}\nd: $name\ne: $$${name}\n';
     expect(substituteVariables(text, vars, where)).toBe(
-      'a: web\nb: ${name}\nc: ${HOME:-x}\nd: $name\ne: $${name}\n',
+      'a: web\nb: ${name}\nc: x\nd: $name\ne: $web\n',
     );
   });
 
-  it('fails on an undefined variable, naming it and where it is used', () => {
+  it('fails on a malformed ${...}, naming where it is, never a value', () => {
     let caught: unknown;
     try {
-      substituteVariables('a: ${missing_var}', new Map(), where);
+      substituteVariables('a: ${name-x}', new Map([['name', 'sekrit']]), where);
     } catch (error) {
       caught = error;
     }
     expect(caught).toBeInstanceOf(RenderingError);
-    expect(caught).toMatchObject({ code: 'UndefinedVariable' });
+    expect(caught).toMatchObject({ code: 'RenderFailed' });
     expect((caught as Error).message).toBe(
-      'undefined variable "missing_var" in app/cm.yaml (ConfigMap/app)',
+      'variable substitution failed in app/cm.yaml (ConfigMap/app): missing closing brace',
     );
   });
 
-  it('names the variables a text references, not escaped or shell forms', () => {
+  it('names the variables a text references, also in defaults, not escaped ones', () => {
     expect(
       referencedVariableNames('a: ${cluster_name}\nb: $${literal}\nc: ${HOME:-x} ${tenant}'),
-    ).toEqual(['cluster_name', 'tenant']);
+    ).toEqual(['cluster_name', 'HOME', 'tenant']);
     expect(referencedVariableNames('no references')).toEqual([]);
   });
 });
