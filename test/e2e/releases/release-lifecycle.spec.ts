@@ -57,6 +57,7 @@ describe('a release across three clusters: apply, update, prune, drift, re-selec
       targetNamespace: 'apps',
       clusterSelector: { matchLabels: { env: 'prod' } },
       timeoutSeconds: 30,
+      postBuild: {},
     });
     expect(created.status).toBe(201);
     expect(created.body.targets.total).toBe(3);

@@ -46,6 +46,7 @@ describe('kustomize and helm releases rendered with the real binaries and per-cl
       path: 'kustomize/overlays/edge',
       targetNamespace: 'apps',
       clusterSelector: { matchLabels: { fleet: 'edge' } },
+      postBuild: {},
     });
     expect(res.status, res.text).toBe(201);
     await fleet.waitForTargets('settings', (t) => t.ready === 'True', 2);
@@ -71,6 +72,8 @@ describe('kustomize and helm releases rendered with the real binaries and per-cl
       },
       targetNamespace: 'apps',
       clusterNames: ['edge-south'],
+      // Helm output is substituted only when the release asks.
+      postBuild: {},
     });
     expect(res.status, res.text).toBe(201);
     await fleet.waitForTargets('web', (t) => t.ready === 'True', 1);

@@ -130,7 +130,7 @@ describe('release safety: failed reads, bad input and policy never break what ru
   it('applies a CRD and its custom resource from one revision in stages', async () => {
     for (const cluster of ['safe-a', 'safe-b']) {
       const res = await fleet.api('PATCH', `/clusters/${cluster}/grants/${fleet.tenant}`, {
-        allowClusterScoped: true,
+        clusterScopedKinds: ['apiextensions.k8s.io/CustomResourceDefinition'],
       });
       expect(res.status, res.text).toBe(200);
       // The cluster's own RBAC must allow it too (what onboarding sets up for such grants).
