@@ -220,6 +220,32 @@ describe('targets: selection, queue and fencing (real PostgreSQL)', () => {
     expect(rows[0]).toEqual({ lease_owner: null, last_result: 'Succeeded' });
   });
 
+  it('makes a target leaving its release due again when a run that started before ends', async () => {
+    const { tenantId } = await fleet();
+    const release = await releases.insert(tenantId, spec());
+    await sut.syncForRelease(release);
+    const claims = await queue.claimDue('replica-a', 10, 30_000);
+    expect(claims).toHaveLength(2);
+
+    // The release is deleted while both runs are in flight (as ReleasesService.delete does).
+    await releases.markForDeletion(tenantId, release.id);
+    const deleting = (await releases.findById(tenantId, release.id))!;
+    expect(await sut.syncForRelease(deleting)).toEqual({ added: 0, removed: 2 });
+    const later = new Date(Date.now() + 3_600_000);
+    for (const claim of claims) {
+      expect(await queue.complete(claim, 'replica-a', { nextRunAt: later }, undefined)).toBe(true);
+    }
+
+    const due = await ds.query<{ removing: boolean; due: boolean }[]>(
+      'SELECT removing, next_run_at <= now() AS due FROM target WHERE release_id = $1',
+      [release.id],
+    );
+    expect(due).toEqual([
+      { removing: true, due: true },
+      { removing: true, due: true },
+    ]);
+  });
+
   it('keeps only the newest runs as history', async () => {
     const { tenantId, staging } = await fleet();
     const [{ name }] = await ds.query<{ name: string }[]>(

@@ -98,7 +98,7 @@ export class TargetRepository {
          SELECT gen_random_uuid(), $1, $2, c.id, $3, c.name, now()
          FROM unnest($4::uuid[], $5::text[]) AS c(id, name)
          ON CONFLICT ON CONSTRAINT "UQ_target_release_cluster" DO UPDATE
-           SET removing = false, next_run_at = now()
+           SET removing = false, next_run_at = now(), reconcile_requested_at = now()
            WHERE target.removing
          RETURNING id`,
         [release.tenantId, release.id, release.name, selected, clusters.map((c) => c.name)],
@@ -106,7 +106,7 @@ export class TargetRepository {
       added = rows.length;
     }
     const removed = await this.m(manager).query<[unknown[], number]>(
-      `UPDATE target SET removing = true, next_run_at = now()
+      `UPDATE target SET removing = true, next_run_at = now(), reconcile_requested_at = now()
        WHERE release_id = $1 AND NOT removing AND NOT (cluster_id = ANY($2::uuid[]))`,
       [release.id, selected],
     );
@@ -318,7 +318,10 @@ export class TargetRepository {
   async setSuspended(tenantId: string, targetId: string, suspended: boolean): Promise<boolean> {
     const result = await this.m()
       .getRepository(TargetEntity)
-      .update({ tenantId, id: targetId }, { suspended, nextRunAt: new Date() });
+      .update(
+        { tenantId, id: targetId },
+        { suspended, nextRunAt: new Date(), reconcileRequestedAt: () => 'now()' },
+      );
     return (result.affected ?? 0) > 0;
   }
 }
