@@ -24,8 +24,12 @@ export interface WaitForHealthyOptions {
   exprs?: readonly ReleaseHealthCheckExpr[];
   /** How long an unobserved custom resource is waited for (default NOT_OBSERVED_GRACE_MS, at most half the timeout). */
   notObservedGraceMs?: number;
-  /** Told the objects not yet healthy when the wait starts and whenever that set changes. */
+  /**
+   * Told the objects not yet healthy once the wait has lasted `progressAfterMs`
+   * (default 0: from the start), then whenever that set changes.
+   */
   onPending?: (pending: readonly ObjectHealth[]) => Promise<void>;
+  progressAfterMs?: number;
 }
 
 /**
@@ -121,7 +125,8 @@ export class HealthChecker {
         opts.onPending !== undefined &&
         !anyFailed &&
         pending.length > 0 &&
-        pendingKeys !== reported
+        pendingKeys !== reported &&
+        this.clock.now() - startedAt >= (opts.progressAfterMs ?? 0)
       ) {
         reported = pendingKeys;
         await opts.onPending(pending.map((r) => state.get(refKey(r))!));

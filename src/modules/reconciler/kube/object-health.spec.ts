@@ -164,6 +164,40 @@ describe(HealthChecker.name, () => {
     ]);
   });
 
+  it('reports nothing for a wait shorter than progressAfterMs, and the set once it lasts longer', async () => {
+    const clock = new FakeClock();
+    const api = mockOf<KubeApi>();
+    const notReady = { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False' }] };
+    const ready = { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] };
+    const readyAfter = (ms: number) =>
+      api.get.mockImplementation(() =>
+        Promise.resolve(certificate(clock.now() >= ms ? ready : notReady)),
+      );
+    const sut = new HealthChecker(clock);
+    const wait = async (): Promise<number[]> => {
+      const reportedAt: number[] = [];
+      clock.t = 0;
+      await sut.waitForHealthy(api, [certificate(notReady)], {
+        timeoutMs: 60_000,
+        progressAfterMs: 2_000,
+        onPending: () => {
+          reportedAt.push(clock.now());
+          return Promise.resolve();
+        },
+      });
+      return reportedAt;
+    };
+
+    readyAfter(1_000);
+    expect(await wait()).toEqual([]);
+
+    readyAfter(10_000);
+    const reportedAt = await wait();
+    expect(reportedAt).toHaveLength(1);
+    expect(reportedAt[0]).toBeGreaterThanOrEqual(2_000);
+    expect(reportedAt[0]).toBeLessThan(10_000);
+  });
+
   it('reports the objects still waited for when the wait starts and when the set changes', async () => {
     const clock = new FakeClock();
     const api = mockOf<KubeApi>();

@@ -55,6 +55,7 @@ describe(HealthStep.name, () => {
       serviceAccount: { namespace: 'apps', name: 'deployer' },
       initial: [],
       exprs: [],
+      progressAfterMs: 2_000,
       onPending: expect.any(Function),
     });
   });

@@ -23,6 +23,12 @@ import { failed, messageOf, passed, type StepOutcome } from './run-end';
 const PROGRESS_NAMED = 10;
 
 /**
+ * A wait shorter than this shows no Progressing status: the run's end lands a moment
+ * later in the same row, and the write it saves is one per target per applied revision.
+ */
+export const PROGRESS_AFTER_MS = 2_000;
+
+/**
  * Health of what a run applied, by Flux's Kustomization rule: with `wait` every
  * applied object is checked and `healthChecks` is ignored; without it only the
  * `healthChecks` are; with neither nothing is. `healthCheckExprs` replace kstatus
@@ -60,6 +66,7 @@ export class HealthStep {
         serviceAccount: serviceAccountOf(grant, release),
         initial: applied.objects.flatMap((o) => (o.live === undefined ? [] : [o.live])),
         exprs: release.healthCheckExprs,
+        progressAfterMs: PROGRESS_AFTER_MS,
         onPending: async (pending) => {
           try {
             await this.leases.showProgress(claim, progressMessage(revision, timeout, pending));
