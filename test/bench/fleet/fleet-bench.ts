@@ -95,6 +95,9 @@ export interface ConvergeFigures {
   transactionsPerTarget: number;
   /** Failed reconcile runs during the phase (retries), from the history table. */
   failedRuns: number;
+  /** Requests the test clusters answered during the phase, per target and by verb and resource. */
+  requestsPerTarget: number;
+  byVerbResource: Record<string, number>;
 }
 
 export interface SteadyFigures {
@@ -351,6 +354,14 @@ export class FleetBench {
     return total;
   }
 
+  /** The start of a phase: request counters from zero, and its CPU mark. */
+  private async phaseStart(): Promise<CpuMark> {
+    for (const c of this.simClusters) {
+      c.resetCounters();
+    }
+    return this.cpuMark();
+  }
+
   private async cpuMark(): Promise<CpuMark> {
     // Committed transactions of gitfleet's database: every autocommit statement is one.
     const { rows } = await this.db!.query<{ n: string }>(
@@ -371,7 +382,7 @@ export class FleetBench {
     const revision = `main@sha1:${await this.repo!.head()}`;
     const started = performance.now();
     const startedAt = new Date();
-    const cpu0 = await this.cpuMark();
+    const cpu0 = await this.phaseStart();
     await mapLimit(
       Array.from({ length: o.releases }, (_, i) => i),
       4,
@@ -422,7 +433,7 @@ export class FleetBench {
     );
     const started = performance.now();
     const startedAt = new Date();
-    const cpu0 = await this.cpuMark();
+    const cpu0 = await this.phaseStart();
     const res = await this.api('POST', `/tenants/${this.tenant}/sources/fleet/refresh`);
     if (res.status !== 202) {
       throw new Error(`refresh failed: ${res.status} ${res.text}`);
@@ -471,7 +482,18 @@ export class FleetBench {
       [this.tenantId, startedAt],
     );
     const times = rows.map((r) => r.s);
+    const byVerbResource: Record<string, number> = {};
+    let requests = 0;
+    for (const c of this.simClusters) {
+      const counters = c.counters();
+      requests += counters.total;
+      for (const [key, n] of Object.entries(counters.byVerbResource)) {
+        byVerbResource[key] = (byVerbResource[key] ?? 0) + n;
+      }
+    }
     return {
+      requestsPerTarget: requests / expected,
+      byVerbResource,
       seconds,
       targets: expected,
       targetP50Seconds: percentile(times, 50),

@@ -36,7 +36,7 @@ export function goalRows(r: FleetBenchResult): GoalRow[] {
   });
   rows.push({
     figure: 'gitfleet CPU during cold / update converge',
-    value: `${fmt(r.cold.cpuSeconds)} s / ${fmt(r.update.cpuSeconds)} s (test clusters and git server ${fmt(r.cold.harnessCpuSeconds)} s / ${fmt(r.update.harnessCpuSeconds)} s; machine ${fmt(r.cold.machineBusyFraction * 100, 0)} % / ${fmt(r.update.machineBusyFraction * 100, 0)} % busy; PostgreSQL transactions per target ${fmt(r.cold.transactionsPerTarget)} / ${fmt(r.update.transactionsPerTarget)})`,
+    value: `${fmt(r.cold.cpuSeconds)} s / ${fmt(r.update.cpuSeconds)} s (test clusters and git server ${fmt(r.cold.harnessCpuSeconds)} s / ${fmt(r.update.harnessCpuSeconds)} s; machine ${fmt(r.cold.machineBusyFraction * 100, 0)} % / ${fmt(r.update.machineBusyFraction * 100, 0)} % busy; PostgreSQL transactions per target ${fmt(r.cold.transactionsPerTarget)} / ${fmt(r.update.transactionsPerTarget)}; Kubernetes requests per target ${fmt(r.cold.requestsPerTarget)} / ${fmt(r.update.requestsPerTarget)})`,
     goal: '—',
     met: undefined,
   });
@@ -115,6 +115,13 @@ export function formatReport(r: FleetBenchResult): string {
     `API by query: ${Object.entries(r.api.byQuery)
       .map(([q, f]) => `${q} ${f.pages} pages p50 ${fmt(f.p50Ms)} / p95 ${fmt(f.p95Ms)} ms`)
       .join('; ')}`,
+    ...(['cold', 'update'] as const).map(
+      (phase) =>
+        `${phase} requests by verb and resource: ${Object.entries(r[phase].byVerbResource)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`,
+    ),
     `steady requests by verb and resource: ${Object.entries(r.steady.byVerbResource)
       .sort((a, b) => b[1] - a[1])
       .map(([k, n]) => `${k} ${n}`)
