@@ -92,6 +92,32 @@ describe('Applier', () => {
     expect(kube.calls).toEqual(['dry-run a', 'dry-run b', 'apply a', 'apply b']);
   });
 
+  it('asks beforeWrite after the dry-runs, telling which objects exist, and writes nothing when it refuses', async () => {
+    const { sut, kube } = setup();
+    kube.store.set(refKey(refOf(cm('b'))), {
+      ...cm('b'),
+      metadata: { ...cm('b').metadata, resourceVersion: '1' },
+    });
+    const asked: { name: string; exists: boolean }[] = [];
+
+    await expect(
+      sut.apply(kube, [cm('a'), cm('b')], {
+        owner,
+        beforeWrite: (candidates) => {
+          asked.push(...candidates.map((c) => ({ name: c.ref.name, exists: c.exists })));
+          kube.calls.push('beforeWrite');
+          return Promise.reject(new Error('refused'));
+        },
+      }),
+    ).rejects.toThrow('refused');
+
+    expect(asked).toEqual([
+      { name: 'a', exists: false },
+      { name: 'b', exists: true },
+    ]);
+    expect(kube.calls).toEqual(['dry-run a', 'dry-run b', 'beforeWrite']);
+  });
+
   it('writes nothing when the cluster fails during validation and reports the cluster error', async () => {
     const { sut, kube } = setup();
     kube.failApply = (o) =>

@@ -78,6 +78,18 @@ export interface ApplyOptions {
   /** Bound on waiting for a deleted object to disappear before recreating it. Default 30 s. */
   recreateTimeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Called once every object to write has passed its dry-run and before the first write,
+   * with whether each exists in the cluster (the dry-run says so for free). It refuses
+   * the whole apply by throwing; nothing has been written then.
+   */
+  beforeWrite?: (objects: readonly WriteCandidate[]) => Promise<void>;
+}
+
+/** An object the apply is about to write, and whether the cluster holds it already. */
+export interface WriteCandidate {
+  ref: ObjectRef;
+  exists: boolean;
 }
 
 /** Codes that say the cluster (not one object) is the problem: stop and report. */
@@ -207,6 +219,13 @@ export class Applier {
     );
     if (run.errors.length > 0) {
       return this.finish(run, items, 'validation');
+    }
+
+    if (opts.beforeWrite !== undefined) {
+      // A deferred object's kind or namespace is created by this apply: it cannot exist yet.
+      await opts.beforeWrite(
+        work.map((i) => ({ ref: i.ref, exists: i.deferred !== true && !this.wouldCreate(i) })),
+      );
     }
 
     // 3. Stage one, then wait for the CRDs.

@@ -46,7 +46,9 @@ describe(ApplyStep.name, () => {
       force: false,
       previous: [],
       live: new Map(),
+      beforeWrite: expect.any(Function),
     });
+    expect(deps.ownership.conflicts).not.toHaveBeenCalled();
   });
 
   it('reads live state itself when a user asked for a fresh read', async () => {
@@ -92,14 +94,22 @@ describe(ApplyStep.name, () => {
     });
   });
 
-  it('applies nothing and records the conflict when another release owns an object', async () => {
+  it('refuses the apply before its first write when another release owns an object', async () => {
     const { sut, deps } = automock(ApplyStep, NAMES);
-    deps.ownership.conflicts.mockResolvedValue([
+    deps.ownership.conflictsBeforeWrite.mockResolvedValue([
       { ref, why: 'owned by release "first" on this cluster' },
     ]);
+    let wrote = false;
+    deps.applier.apply.mockImplementation(async (_api, _objects, opts) => {
+      await opts.beforeWrite?.([{ ref, exists: true }]);
+      wrote = true;
+      return result();
+    });
+    const api = mockOf<KubeApi>();
     const ctx = reconcileContext();
+    deps.snapshots.read.mockResolvedValue(new Map());
 
-    const outcome = await sut.run(ctx, mockOf<KubeApi>(), ctx.grant!, [configMap('a')], 'rev');
+    const outcome = await sut.run(ctx, api, ctx.grant!, [configMap('a')], 'rev');
 
     expect(outcome).toMatchObject({
       ok: false,
@@ -112,23 +122,53 @@ describe(ApplyStep.name, () => {
         ),
       },
     });
+    expect(wrote).toBe(false);
+    expect(deps.ownership.conflictsBeforeWrite).toHaveBeenCalledWith(
+      ctx,
+      api,
+      [{ ref, exists: true }],
+      { tenant: 'team-a', release: 'web' },
+      new Set(),
+    );
+  });
+
+  it('checks ownership before any write when granted Namespaces are applied first', async () => {
+    const { sut, deps } = automock(ApplyStep, NAMES);
+    deps.ownership.conflicts.mockResolvedValue([
+      { ref, why: 'owned by release "first" on this cluster' },
+    ]);
+    const ctx = reconcileContext();
+    const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'apps' } };
+
+    const outcome = await sut.run(
+      ctx,
+      mockOf<KubeApi>(),
+      ctx.grant!,
+      [namespace, configMap('a')],
+      'rev',
+    );
+
+    expect(outcome).toMatchObject({ ok: false, end: { reason: 'Conflict', conflicts: [ref] } });
     expect(deps.applier.apply).not.toHaveBeenCalled();
   });
 
   it('asks the ownership check about inventory objects the snapshot no longer shows as ours', async () => {
     const { sut, deps } = automock(ApplyStep, NAMES);
-    deps.ownership.conflicts.mockResolvedValue([]);
+    deps.ownership.conflictsBeforeWrite.mockResolvedValue([]);
     const api = mockOf<KubeApi>();
     const ctx = reconcileContext({ target: { inventory: [{ ...ref, appliedHash: 'h1' }] } });
     deps.snapshots.read.mockResolvedValue(new Map([['/ConfigMap/apps/a', null]]));
-    deps.applier.apply.mockResolvedValue(result());
+    deps.applier.apply.mockImplementation(async (_api, _objects, opts) => {
+      await opts.beforeWrite?.([{ ref, exists: true }]);
+      return result();
+    });
 
     await sut.run(ctx, api, ctx.grant!, [configMap('a')], 'rev');
 
-    expect(deps.ownership.conflicts).toHaveBeenCalledWith(
+    expect(deps.ownership.conflictsBeforeWrite).toHaveBeenCalledWith(
       ctx,
       api,
-      [configMap('a')],
+      [{ ref, exists: true }],
       { tenant: 'team-a', release: 'web' },
       new Set(['/ConfigMap/apps/a']),
     );

@@ -45,7 +45,12 @@ import {
 } from './apply-phases';
 import { type ActingAs, objectFailure } from './failure-messages';
 import { ownerOf, serviceAccountOf } from './grant';
-import { conflictMessage, OwnershipCheck } from './ownership.check';
+import {
+  conflictMessage,
+  OwnershipCheck,
+  OwnershipRefused,
+  type OwnershipConflict,
+} from './ownership.check';
 import { splitHelmCrds } from './helm-crds.policy';
 import { LeaseKeeper } from './lease-keeper';
 import { failed, messageOf, passed, type StepFailure, type StepOutcome } from './run-end';
@@ -154,19 +159,19 @@ export class ApplyStep {
       live === undefined
         ? new Set(target.inventory.map(refKey))
         : new Set([...live.entries()].filter(([, obj]) => obj === null).map(([key]) => key));
-    // generateName objects and hooks are created anew, never another release's.
-    const named = crds.apply.filter((o) => o.metadata.name !== undefined && o.metadata.name !== '');
-    const conflicts = await this.ownership.conflicts(ctx, api, named, owner, lost);
-    if (conflicts.length > 0) {
-      return failed({
-        result: 'Failed',
-        reason: Reason.Conflict,
-        message: conflictMessage(conflicts),
-        ready: 'False',
-        revision,
-        conflicts: conflicts.map((c) => ({ ...c.ref })),
-        retry: 'interval',
-      });
+    // One apply call with nothing applied before it: ownership is checked inside it,
+    // after the dry-runs, which tell for free which new objects exist. Otherwise (phases,
+    // granted Namespaces applied first) before anything is written.
+    const checkInside = plan.single && namespaces.length === 0;
+    if (!checkInside) {
+      // generateName objects and hooks are created anew, never another release's.
+      const named = crds.apply.filter(
+        (o) => o.metadata.name !== undefined && o.metadata.name !== '',
+      );
+      const conflicts = await this.ownership.conflicts(ctx, api, named, owner, lost);
+      if (conflicts.length > 0) {
+        return failed(conflictFailure(conflicts, revision));
+      }
     }
     let own: ApplyResult | undefined;
     if (namespaces.length > 0) {
@@ -189,7 +194,33 @@ export class ApplyStep {
     // Created objects of the last render stay tracked while their render stays applied.
     const carried = [...(runHooks ? [] : target.inventory.filter(isCreatedEntry)), ...crds.kept];
     if (plan.single) {
-      const applied = await this.applier.apply(api, plan.steps[0]?.apply ?? [], applyOptions);
+      let applied: ApplyResult;
+      try {
+        applied = await this.applier.apply(api, plan.steps[0]?.apply ?? [], {
+          ...applyOptions,
+          ...(checkInside
+            ? {
+                beforeWrite: async (candidates) => {
+                  const conflicts = await this.ownership.conflictsBeforeWrite(
+                    ctx,
+                    api,
+                    candidates,
+                    owner,
+                    lost,
+                  );
+                  if (conflicts.length > 0) {
+                    throw new OwnershipRefused(conflicts);
+                  }
+                },
+              }
+            : {}),
+        });
+      } catch (error) {
+        if (error instanceof OwnershipRefused) {
+          return failed(conflictFailure(error.conflicts, revision));
+        }
+        throw error;
+      }
       this.reportRefusal(ctx, applied);
       if (!applied.ok) {
         return failed(failureOf(applied, revision, objects.length, as));
@@ -684,4 +715,17 @@ function inventoryAfterFailure(run: PhasedRun): InventoryEntry[] {
     byKey.set(refKey(entry), entry);
   }
   return [...byKey.values()];
+}
+
+/** A run that would take objects another release owns: nothing of it is written. */
+function conflictFailure(conflicts: readonly OwnershipConflict[], revision: string): StepFailure {
+  return {
+    result: 'Failed',
+    reason: Reason.Conflict,
+    message: conflictMessage(conflicts),
+    ready: 'False',
+    revision,
+    conflicts: conflicts.map((c) => ({ ...c.ref })),
+    retry: 'interval',
+  };
 }

@@ -7,8 +7,9 @@ import {
   refString,
   TENANT_LABEL,
 } from 'src/modules/reconciler/kube/kube-objects';
-import type { ObjectRef, Owner } from 'src/modules/reconciler/kube/kube.types';
-import { LiveReader } from 'src/modules/reconciler/kube/live-reader';
+import type { KubeObject, ObjectRef, Owner } from 'src/modules/reconciler/kube/kube.types';
+import type { WriteCandidate } from 'src/modules/reconciler/kube/applier.service';
+import { LiveReader, type LiveState } from 'src/modules/reconciler/kube/live-reader';
 import type { ReconcileContext } from 'src/modules/reconciler/reconcile-context.loader';
 import type { KubeObject as RenderedObject } from 'src/modules/rendering/rendering.types';
 import { TargetsService } from 'src/modules/releases/targets.service';
@@ -37,8 +38,9 @@ export class OwnershipCheck {
   ) {}
 
   /**
-   * Steady state (nothing new in the set) reads nothing; else one query and one live
-   * read. `lost`: inventory objects the live snapshot no longer shows as ours (taken by
+   * Before anything is applied. Steady state (nothing new in the set) reads nothing;
+   * else one query and one live read of the new objects.
+   * `lost`: inventory objects the live snapshot no longer shows as ours (taken by
    * another release, or deleted), checked like new ones.
    */
   async conflicts(
@@ -48,22 +50,69 @@ export class OwnershipCheck {
     owner: Owner,
     lost: ReadonlySet<string> = new Set(),
   ): Promise<OwnershipConflict[]> {
-    const { target, release, cluster } = ctx;
-    const held = new Set(target.inventory.map(refKey).filter((key) => !lost.has(key)));
-    const fresh = objects.map(refOf).filter((ref) => !held.has(refKey(ref)));
+    const fresh = freshOf(ctx, objects.map(refOf), lost);
     if (fresh.length === 0) {
       return [];
     }
-    const peers = new ClusterPeers(
-      await this.targets.peersOnCluster(cluster.id, target.id),
+    const peers = await this.peersOf(ctx);
+    return this.judge(ctx, fresh, await this.readLive(ctx, api, fresh), peers, owner);
+  }
+
+  /**
+   * The same check from inside an apply, once the dry-runs have said which new objects
+   * exist: only those are read. A first apply of new objects (a cold start) then costs
+   * one query and no Kubernetes request.
+   */
+  async conflictsBeforeWrite(
+    ctx: ReconcileContext,
+    api: KubeApi,
+    candidates: readonly WriteCandidate[],
+    owner: Owner,
+    lost: ReadonlySet<string>,
+  ): Promise<OwnershipConflict[]> {
+    const exists = new Set(candidates.filter((c) => c.exists).map((c) => refKey(c.ref)));
+    const fresh = freshOf(
+      ctx,
+      candidates.map((c) => c.ref),
+      lost,
+    );
+    if (fresh.length === 0) {
+      return [];
+    }
+    const peers = await this.peersOf(ctx);
+    const existing = fresh.filter((ref) => exists.has(refKey(ref)));
+    const live = existing.length === 0 ? new Map() : await this.readLive(ctx, api, existing);
+    return this.judge(ctx, fresh, live, peers, owner);
+  }
+
+  private async peersOf(ctx: ReconcileContext): Promise<ClusterPeers> {
+    return new ClusterPeers(
+      await this.targets.peersOnCluster(ctx.cluster.id, ctx.target.id),
       ctx.tenantName,
     );
+  }
+
+  private readLive(
+    ctx: ReconcileContext,
+    api: KubeApi,
+    refs: readonly ObjectRef[],
+  ): Promise<LiveState> {
     // Read as gitfleet itself: the tenant's identity may not see who else owns an object,
     // and admission already keeps the set inside the tenant's granted namespaces.
-    const live = await this.liveReader.read(api, fresh, {
+    return this.liveReader.read(api, refs, {
       // `Never` refuses unlabelled objects too, so it must see every existing one.
-      ...(release.adopt === 'Never' ? {} : { labelSelector: TENANT_LABEL }),
+      ...(ctx.release.adopt === 'Never' ? {} : { labelSelector: TENANT_LABEL }),
     });
+  }
+
+  private judge(
+    ctx: ReconcileContext,
+    fresh: readonly ObjectRef[],
+    live: ReadonlyMap<string, KubeObject | null>,
+    peers: ClusterPeers,
+    owner: Owner,
+  ): OwnershipConflict[] {
+    const { release } = ctx;
     const conflicts: OwnershipConflict[] = [];
     for (const ref of fresh) {
       const obj = live.get(refKey(ref)) ?? undefined;
@@ -84,6 +133,23 @@ export class OwnershipCheck {
       }
     }
     return conflicts;
+  }
+}
+
+/** Rendered objects not in the inventory yet, or in it but no longer ours in the cluster. */
+function freshOf(
+  ctx: ReconcileContext,
+  refs: readonly ObjectRef[],
+  lost: ReadonlySet<string>,
+): ObjectRef[] {
+  const held = new Set(ctx.target.inventory.map(refKey).filter((key) => !lost.has(key)));
+  return refs.filter((ref) => !held.has(refKey(ref)));
+}
+
+/** Thrown from the apply's `beforeWrite` to refuse it: nothing was written. */
+export class OwnershipRefused extends Error {
+  constructor(readonly conflicts: readonly OwnershipConflict[]) {
+    super(conflictMessage(conflicts));
   }
 }
 
