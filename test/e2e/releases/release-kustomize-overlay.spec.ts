@@ -169,7 +169,7 @@ describe('release kustomize overlays: Flux Kustomization patches, images, affixe
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  const live = (kind: string, apiVersion: string, name: string): KubeObject | undefined =>
+  const live = (kind: string, apiVersion: string, name: string) =>
     fleet
       .cluster('ov')
       .listObjects(apiVersion, kind, 'apps')
