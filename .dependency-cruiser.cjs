@@ -53,6 +53,8 @@ const PUBLIC_FACE = [
 const PUBLISHED = [
   '^src/clusters/capi/cluster-hold\\.ts$',
   '^src/modules/rendering/variables\\.ts$',
+  // Flux Kustomization overlay fields (rendering): checked by the Release API, written by the render.
+  '^src/modules/rendering/kustomize-overlay\\.ts$',
   '^src/modules/events/event-insert\\.sql\\.ts$',
   // Flux healthCheckExprs (releases): compiled by the API, evaluated by the reconciler.
   '^src/modules/releases/health-check-exprs\\.ts$',

@@ -11,6 +11,7 @@ import { AddTargetReconcileRequests1764310000000 } from './1764310000000-AddTarg
 import { AddReleasePostBuild1764400000000 } from './1764400000000-AddReleasePostBuild';
 import { AddReleaseHealthCheckExprs1764440000000 } from './1764440000000-AddReleaseHealthCheckExprs';
 import { AddPruneSafetyAndAdoption1764450000000 } from './1764450000000-AddPruneSafetyAndAdoption';
+import { AddReleaseKustomize1764460000000 } from './1764460000000-AddReleaseKustomize';
 import { ReplaceGrantAllowClusterScoped1764430000000 } from './1764430000000-ReplaceGrantAllowClusterScoped';
 
 /** Applied in this order. Never edit a landed migration; add a new one. */
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   AddReleaseHealthCheckExprs1764440000000,
   AddPruneSafetyAndAdoption1764450000000,
   ReplaceGrantAllowClusterScoped1764430000000,
+  AddReleaseKustomize1764460000000,
 ];

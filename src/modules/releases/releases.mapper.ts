@@ -32,6 +32,7 @@ export function toReleaseDto(v: ReleaseView): ReleaseDto {
     healthCheckExprs: r.healthCheckExprs,
     variables: r.postBuild?.substitute ?? {},
     postBuild: r.postBuild,
+    kustomize: r.kustomize,
     generation: r.generation,
     deletionRequestedAt: iso(r.deletionRequestedAt),
     targets: { total: v.readiness.total, ready: v.readiness.ready },

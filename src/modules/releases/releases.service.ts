@@ -6,6 +6,7 @@ import { DomainEventBus } from 'src/common/events/domain-event-bus';
 import { labelKeyProblem, labelValueProblem } from 'src/common/labels/labels';
 import type { FieldProblem } from 'src/common/errors/app-error';
 import { releaseVariableProblems } from 'src/modules/rendering/variables';
+import { overlayProblems } from 'src/modules/rendering/kustomize-overlay';
 import type { Page } from 'src/common/api/pagination';
 import type { TenantRowId } from 'src/common/database/tenant-row-ids';
 import { TenantsService } from 'src/tenants/tenants.service';
@@ -16,7 +17,7 @@ import { ReleaseRepository, ReleaseSpec } from './release.repository';
 import { exprProblems } from './health-check-exprs';
 import { ReleaseError } from './releases.errors';
 import { ReleaseChanged } from './releases.events';
-import type { Release, ReleasePostBuild } from './releases.types';
+import type { Release, ReleaseKustomize, ReleasePostBuild } from './releases.types';
 import { ReleaseReadiness, TargetRepository } from './target.repository';
 
 export interface ReleaseView {
@@ -45,6 +46,7 @@ const SPEC_FIELDS: (keyof ReleaseSpec)[] = [
   'healthChecks',
   'healthCheckExprs',
   'postBuild',
+  'kustomize',
   'timeoutSeconds',
   'pruneCustomResourceDefinitions',
   'adopt',
@@ -349,6 +351,7 @@ export class ReleasesService {
         ...(e.failed ? { failed: e.failed } : {}),
       })),
       postBuild: postBuildOf(dto),
+      kustomize: dto.kustomize === undefined ? null : kustomizeOf(dto.kustomize),
     };
   }
 }
@@ -375,6 +378,61 @@ function postBuildOf(dto: ReleaseSpecDto): ReleasePostBuild | null {
   }
   const variables = dto.variables ?? {};
   return Object.keys(variables).length > 0 ? { substitute: { ...variables } } : null;
+}
+
+/** The stored overlay: the fields given, in Flux's shape, nothing else. */
+function kustomizeOf(dto: NonNullable<ReleaseSpecDto['kustomize']>): ReleaseKustomize {
+  const target = (t: NonNullable<NonNullable<typeof dto.patches>[number]['target']>) =>
+    Object.fromEntries(
+      (
+        [
+          'group',
+          'version',
+          'kind',
+          'name',
+          'namespace',
+          'labelSelector',
+          'annotationSelector',
+        ] as const
+      )
+        .filter((k) => t[k] !== undefined)
+        .map((k) => [k, t[k]]),
+    );
+  return {
+    ...(dto.patches === undefined
+      ? {}
+      : {
+          patches: dto.patches.map((p) => ({
+            patch: p.patch,
+            ...(p.target === undefined ? {} : { target: target(p.target) }),
+          })),
+        }),
+    ...(dto.images === undefined
+      ? {}
+      : {
+          images: dto.images.map((i) => ({
+            name: i.name,
+            ...(i.newName === undefined ? {} : { newName: i.newName }),
+            ...(i.newTag === undefined ? {} : { newTag: i.newTag }),
+            ...(i.digest === undefined ? {} : { digest: i.digest }),
+          })),
+        }),
+    ...(dto.namePrefix === undefined ? {} : { namePrefix: dto.namePrefix }),
+    ...(dto.nameSuffix === undefined ? {} : { nameSuffix: dto.nameSuffix }),
+    ...(dto.commonMetadata === undefined
+      ? {}
+      : {
+          commonMetadata: {
+            ...(dto.commonMetadata.labels === undefined
+              ? {}
+              : { labels: { ...dto.commonMetadata.labels } }),
+            ...(dto.commonMetadata.annotations === undefined
+              ? {}
+              : { annotations: { ...dto.commonMetadata.annotations } }),
+          },
+        }),
+    ...(dto.components === undefined ? {} : { components: [...dto.components] }),
+  };
 }
 
 function normalizePath(path: string): string {
@@ -454,6 +512,17 @@ export function specProblems(name: string, dto: ReleaseSpecDto): FieldProblem[] 
           ? p.message
           : `CEL expression "${p.expression}" does not compile: ${p.message}`,
       );
+    }
+  }
+  if (dto.kustomize !== undefined) {
+    if (dto.kind === 'helm' || dto.helm !== undefined) {
+      // Flux's HelmRelease takes overlays as postRenderers, not as Kustomization fields.
+      add(
+        'kustomize',
+        'overlays apply to plain manifests and Kustomize paths, not to a Helm release; remove kustomize or render the path as plain/kustomize',
+      );
+    } else {
+      problems.push(...overlayProblems(dto.kustomize, normalizePath(path)));
     }
   }
   if ((dto.dependsOn ?? []).includes(name)) {

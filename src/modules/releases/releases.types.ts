@@ -2,6 +2,7 @@
 // entities (which map the same rows for TypeORM and stay inside this context).
 
 import type { Condition, ConditionStatus } from 'src/common/conditions/conditions';
+import type { KustomizeOverlay } from 'src/modules/rendering/rendering.types';
 
 export type ReleaseKind = 'plain' | 'kustomize' | 'helm';
 
@@ -46,6 +47,12 @@ export interface ReleasePostBuild {
   substitute?: Record<string, string>;
   substituteFrom?: ReleaseSubstituteReference[];
 }
+
+/**
+ * Flux Kustomization `spec.patches`, `images`, `namePrefix`, `nameSuffix`, `commonMetadata`
+ * and `components`, over a plain or Kustomize path; null: the path renders as it is.
+ */
+export type ReleaseKustomize = KustomizeOverlay;
 
 /** An extra health check on an object the release does not apply itself. */
 export interface ReleaseHealthCheck {
@@ -95,6 +102,7 @@ export interface Release {
   healthChecks: ReleaseHealthCheck[];
   healthCheckExprs: ReleaseHealthCheckExpr[];
   postBuild: ReleasePostBuild | null;
+  kustomize: ReleaseKustomize | null;
   generation: number;
   /** Set by DELETE: targets prune what they applied, then the row goes. */
   deletionRequestedAt: Date | null;

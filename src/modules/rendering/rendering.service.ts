@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
+import { parseDocument, stringify } from 'yaml';
 import {
   checkRelativePath,
   copyArtifact,
@@ -13,6 +14,12 @@ import {
 } from './artifact-fs';
 import { checkChartArchive, readChartFiles } from './chart-archive';
 import { checkKustomization, findKustomizationFile } from './kustomize-check';
+import {
+  applyOverlay,
+  generatedKustomization,
+  overlayNeedsKustomize,
+  setCommonMetadata,
+} from './kustomize-overlay';
 import { detectChartDirectory, markChartCrds } from './helm-crds';
 import { placeChartDependencies } from './helm-dependencies';
 import { ManifestCollector } from './manifest-parser';
@@ -23,6 +30,7 @@ import { RENDERING_OPTIONS, type RenderingOptions } from './rendering.options';
 import { collectRenderSecrets, type SecretRedactor } from './secret-redaction';
 import type {
   KubeObject,
+  KustomizeOverlay,
   RenderKind,
   RenderRequest,
   RenderResult,
@@ -153,13 +161,29 @@ export class RenderingService {
     if (kind === 'plain') {
       scope.scanDir = renderDir;
     }
+    const overlay = request.release.kustomize;
+    if (overlay !== undefined && kind === 'helm') {
+      throw new RenderingError(
+        RenderingErrorCode.InvalidInput,
+        `path "${relPath || '.'}" renders with Helm; kustomize overlays apply to plain manifests and Kustomize paths only`,
+      );
+    }
+    const overlayBuild = overlay !== undefined && overlayNeedsKustomize(overlay);
 
     const tempDir = await mkdtemp(join(this.options.tempRoot, 'gitfleet-render-'));
     try {
       switch (kind) {
         case 'plain':
-          // An explicit `kind: plain` renders a chart directory's files as they are.
-          await this.renderPlain(realRoot, renderDir, collector);
+          if (overlayBuild) {
+            // Flux's rule: a path without a kustomization gets one listing its manifests,
+            // the overlay is written into it, and kustomize builds it.
+            await this.renderKustomize(request, realRoot, relPath, tempDir, collector, {
+              generateFrom: renderDir,
+            });
+          } else {
+            // An explicit `kind: plain` renders a chart directory's files as they are.
+            await this.renderPlain(realRoot, renderDir, collector);
+          }
           if (collector.objects.length === 0) {
             const unsupported = await unsupportedFormatIn(renderDir, relPath);
             if (unsupported !== undefined) {
@@ -168,7 +192,7 @@ export class RenderingService {
           }
           break;
         case 'kustomize':
-          await this.renderKustomize(request, realRoot, relPath, tempDir, collector);
+          await this.renderKustomize(request, realRoot, relPath, tempDir, collector, {});
           break;
         case 'helm':
           await this.renderHelm(request, realRoot, tempDir, collector, scope);
@@ -178,6 +202,8 @@ export class RenderingService {
       await rm(tempDir, { recursive: true, force: true, maxRetries: 3 });
     }
     const objects = collector.objects;
+    // After the build and the substitution, as Flux sets spec.commonMetadata.
+    setCommonMetadata(objects, overlay?.commonMetadata);
     return {
       objects,
       digest: digestObjects(objects),
@@ -230,17 +256,31 @@ export class RenderingService {
     relPath: string,
     tempDir: string,
     collector: ManifestCollector,
+    { generateFrom }: { generateFrom?: string },
   ): Promise<void> {
     const copyRoot = join(tempDir, 'src');
     const copy = await copyArtifact(realRoot, copyRoot, this.options);
     refuseEscapingSymlinksUnder(copy, relPath);
     const dir = join(copyRoot, relPath);
-    if ((await findKustomizationFile(dir)) === undefined) {
-      await refuseChartAs(dir, relPath, 'a Kustomize path');
-      throw new RenderingError(
-        RenderingErrorCode.InvalidInput,
-        `path "${relPath || '.'}" has no kustomization file`,
+    const overlay = request.release.kustomize;
+    if (generateFrom !== undefined) {
+      const resources = await this.generatedResources(realRoot, generateFrom, relPath, dir);
+      await writeKustomization(
+        join(dir, 'kustomization.yaml'),
+        applyOverlay(generatedKustomization(resources), overlay ?? {}),
       );
+    } else {
+      const file = await findKustomizationFile(dir);
+      if (file === undefined) {
+        await refuseChartAs(dir, relPath, 'a Kustomize path');
+        throw new RenderingError(
+          RenderingErrorCode.InvalidInput,
+          `path "${relPath || '.'}" has no kustomization file`,
+        );
+      }
+      if (overlay !== undefined && overlayNeedsKustomize(overlay)) {
+        await this.writeOverlay(join(dir, file), `${relPath ? `${relPath}/` : ''}${file}`, overlay);
+      }
     }
     await checkKustomization(copyRoot, dir, this.options);
     const result = await this.runner.run({
@@ -255,6 +295,80 @@ export class RenderingService {
     });
     this.checkExit(result, 'kustomize', tempDir, copyRoot);
     collector.addYaml(result.stdout.toString('utf8'), `${relPath || '.'} (kustomize)`);
+  }
+
+  /**
+   * The resources of a generated kustomization (Flux's rule): the manifests the plain
+   * render reads, except that a subdirectory holding its own kustomization file is listed
+   * once as a directory (the topmost one), as Flux lists it instead of descending into it.
+   */
+  private async generatedResources(
+    realRoot: string,
+    renderDir: string,
+    relPath: string,
+    dirInCopy: string,
+  ): Promise<string[]> {
+    const files = await listManifestFiles(realRoot, renderDir, this.options);
+    const kustomizationDirs = new Map<string, boolean>();
+    const resources: string[] = [];
+    const seen = new Set<string>();
+    for (const file of files) {
+      const rel = relPath === '' ? file.relPath : posix.relative(relPath, file.relPath);
+      const segments = rel.split('/');
+      let resource = `./${rel}`;
+      for (let depth = 1; depth < segments.length; depth++) {
+        const sub = segments.slice(0, depth).join('/');
+        let holds = kustomizationDirs.get(sub);
+        if (holds === undefined) {
+          holds = (await findKustomizationFile(join(dirInCopy, sub))) !== undefined;
+          kustomizationDirs.set(sub, holds);
+        }
+        if (holds) {
+          resource = `./${sub}`;
+          break;
+        }
+      }
+      if (!seen.has(resource)) {
+        seen.add(resource);
+        resources.push(resource);
+      }
+    }
+    return resources;
+  }
+
+  /** Writes the overlay into the copy's kustomization file, as Flux does before its build. */
+  private async writeOverlay(
+    file: string,
+    label: string,
+    overlay: KustomizeOverlay,
+  ): Promise<void> {
+    const info = await stat(file);
+    if (info.size > this.options.maxFileBytes) {
+      throw new RenderingError(
+        RenderingErrorCode.LimitExceeded,
+        `${label} is larger than ${this.options.maxFileBytes} bytes`,
+      );
+    }
+    const doc = parseDocument(await readFile(file, 'utf8'), { prettyErrors: false });
+    let value: unknown;
+    try {
+      value =
+        doc.errors.length > 0 ? undefined : doc.toJS({ maxAliasCount: this.options.maxAliasCount });
+    } catch {
+      throw new RenderingError(
+        RenderingErrorCode.LimitExceeded,
+        `too many YAML aliases in ${label}`,
+      );
+    }
+    if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+      throw new RenderingError(
+        RenderingErrorCode.RenderFailed,
+        `${label} is not a kustomization (a YAML object); the kustomize overlay cannot be written into it`,
+      );
+    }
+    // Replace rather than write through: the copy's file may be a link to another file.
+    await rm(file, { force: true });
+    await writeKustomization(file, applyOverlay((value ?? {}) as Record<string, unknown>, overlay));
   }
 
   private async renderHelm(
@@ -452,6 +566,13 @@ export class RenderingService {
     }
     return error;
   }
+}
+
+async function writeKustomization(
+  file: string,
+  kustomization: Record<string, unknown>,
+): Promise<void> {
+  await writeFile(file, stringify(kustomization, { aliasDuplicateObjects: false, lineWidth: 0 }));
 }
 
 function validateHelmInputs(releaseName: string, namespace: string, target: TargetFacts): void {

@@ -52,6 +52,8 @@ export interface ReleaseRenderSpec {
    * every `${...}` stays (as a Flux Kustomization without `spec.postBuild`).
    */
   postBuild?: PostBuildRenderSpec;
+  /** Flux-style Kustomize overlay over a plain or Kustomize path; refused for Helm. */
+  kustomize?: KustomizeOverlay;
   /** Helm release name for a chart detected by its Chart.yaml when no `helm` spec is given. */
   releaseName?: string;
 }
@@ -117,4 +119,49 @@ export interface RenderResult {
   digest: string;
   kind: RenderKind;
   stats: RenderStats;
+}
+
+/** Flux Kustomization `spec.patches[].target`: kustomize's patch selector. */
+export interface KustomizePatchTarget {
+  group?: string;
+  version?: string;
+  kind?: string;
+  /** A regular expression, as in kustomize. */
+  name?: string;
+  namespace?: string;
+  labelSelector?: string;
+  annotationSelector?: string;
+}
+
+/** One Flux `spec.patches` entry: a strategic-merge patch or a JSON 6902 list, as YAML or JSON text. */
+export interface KustomizePatch {
+  patch: string;
+  target?: KustomizePatchTarget;
+}
+
+/** One Flux `spec.images` entry (kustomize's images transformer). */
+export interface KustomizeImage {
+  name: string;
+  newName?: string;
+  newTag?: string;
+  digest?: string;
+}
+
+/**
+ * The Kustomize fields of a Flux Kustomization spec, applied over the release path:
+ * patches, images, namePrefix/nameSuffix and components are written into the path's
+ * kustomization file (generated when the path has none); commonMetadata is set on
+ * every rendered object afterwards.
+ */
+export interface KustomizeOverlay {
+  patches?: KustomizePatch[];
+  images?: KustomizeImage[];
+  namePrefix?: string;
+  nameSuffix?: string;
+  commonMetadata?: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  /** Kustomize components, relative to the release path. */
+  components?: string[];
 }

@@ -45,6 +45,7 @@ export function reconcileContext(over: ContextOverrides = {}): ReconcileContext 
     healthChecks: [],
     healthCheckExprs: [],
     postBuild: null,
+    kustomize: null,
     generation: 1,
     deletionRequestedAt: null,
     createdAt: T0,

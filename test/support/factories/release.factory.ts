@@ -25,6 +25,7 @@ export function releaseSpec(fields: Partial<ReleaseSpec> & { sourceId: string })
     healthChecks: [],
     healthCheckExprs: [],
     postBuild: null,
+    kustomize: null,
     ...fields,
   };
 }

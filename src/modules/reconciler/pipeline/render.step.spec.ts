@@ -81,6 +81,27 @@ describe(RenderStep.name, () => {
     expect(keys[2]).not.toBe(keys[0]);
   });
 
+  it('passes the kustomize overlay and keys the cache by it, even at one generation', async () => {
+    const { sut, deps } = setup();
+    deps.rendering.render.mockResolvedValue(renderResultOf([configMap('a')]));
+    const overlay = (prefix: string) =>
+      reconcileContext({ release: { kustomize: { namePrefix: prefix } } });
+
+    await sut.run(overlay('eu-'), artifactOf());
+    await sut.run(overlay('eu-'), artifactOf());
+    await sut.run(overlay('us-'), artifactOf());
+    await sut.run(reconcileContext(), artifactOf());
+
+    expect(deps.rendering.render).toHaveBeenCalledWith(
+      expect.objectContaining({
+        release: expect.objectContaining({ kustomize: { namePrefix: 'us-' } }),
+      }),
+    );
+    const keys = deps.renderCache.get.mock.calls.map(([key]) => key);
+    expect(keys[0]).toBe(keys[1]);
+    expect(new Set([keys[0], keys[2], keys[3]]).size).toBe(3);
+  });
+
   it('ends the run with the substituteFrom failure before rendering', async () => {
     const { sut, deps } = setup();
     deps.substituteFrom.resolve.mockResolvedValue({

@@ -4,7 +4,7 @@ import { Reason } from 'src/modules/reconciler/conditions';
 import type { ReconcileContext } from 'src/modules/reconciler/reconcile-context.loader';
 import { RenderCache } from 'src/modules/reconciler/render-cache';
 import { RenderingError, RenderingErrorCode } from 'src/modules/rendering/rendering.errors';
-import { RenderingService } from 'src/modules/rendering/rendering.service';
+import { canonicalJson, RenderingService } from 'src/modules/rendering/rendering.service';
 import type { RenderResult } from 'src/modules/rendering/rendering.types';
 import { buildVariables } from 'src/modules/rendering/variables';
 import { type ReleaseArtifact, SourcesService } from 'src/modules/sources/sources.service';
@@ -91,6 +91,8 @@ export class RenderStep {
       generation: release.generation,
       revision,
       facts: used === undefined ? facts : null,
+      // Stated, not left to the generation: a changed overlay must never reuse a render.
+      kustomize: release.kustomize === null ? null : canonicalJson(release.kustomize),
       variables:
         vars === undefined
           ? null
@@ -107,6 +109,7 @@ export class RenderStep {
           path: release.path,
           kind: release.kind ?? undefined,
           postBuild: postBuild === undefined ? undefined : { variables: postBuild.variables },
+          kustomize: release.kustomize ?? undefined,
           releaseName: release.name,
           helm:
             release.helm === null

@@ -160,6 +160,131 @@ export class HealthCheckExprDto {
   failed?: string;
 }
 
+/** kustomize's patch selector (Flux `spec.patches[].target`); every field optional. */
+export class KustomizePatchTargetDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(253)
+  group?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
+  version?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
+  kind?: string;
+
+  /** A regular expression, as in kustomize. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(253)
+  name?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(253)
+  namespace?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  labelSelector?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  annotationSelector?: string;
+}
+
+/** Flux `spec.patches` entry: a strategic-merge patch or a JSON 6902 list, as YAML or JSON text. */
+export class KustomizePatchDto {
+  @IsString()
+  patch!: string;
+
+  /** Objects to patch; required for a JSON 6902 patch, optional for a strategic-merge one. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => KustomizePatchTargetDto)
+  target?: KustomizePatchTargetDto;
+}
+
+/** Flux `spec.images` entry: kustomize's image override. */
+export class KustomizeImageDto {
+  /** The image name as written in the manifests (without tag). */
+  @IsString()
+  @MaxLength(512)
+  name!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  newName?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  newTag?: string;
+
+  /** Wins over newTag when both are given, as in kustomize. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  digest?: string;
+}
+
+/** Flux `spec.commonMetadata`: set on every object's own metadata, never on selectors. */
+export class KustomizeCommonMetadataDto {
+  @IsOptional()
+  @IsObject()
+  labels?: Record<string, string>;
+
+  @IsOptional()
+  @IsObject()
+  annotations?: Record<string, string>;
+}
+
+/**
+ * The Kustomize fields of a Flux Kustomization spec, with their names and meaning.
+ * Written into the path's kustomization file (one listing the path's manifests is
+ * generated when it has none) before kustomize builds it; commonMetadata is set on
+ * every rendered object afterwards. Plain and Kustomize paths only.
+ */
+export class ReleaseKustomizeDto {
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => KustomizePatchDto)
+  patches?: KustomizePatchDto[];
+
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => KustomizeImageDto)
+  images?: KustomizeImageDto[];
+
+  @IsOptional()
+  @IsString()
+  namePrefix?: string;
+
+  @IsOptional()
+  @IsString()
+  nameSuffix?: string;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => KustomizeCommonMetadataDto)
+  commonMetadata?: KustomizeCommonMetadataDto;
+
+  /** Kustomize components, relative to the release path; they must stay inside the source. */
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  components?: string[];
+}
+
 /** Fields shared by create and update. */
 export class ReleaseSpecDto {
   /** Name of a source of the same tenant. */
@@ -299,6 +424,15 @@ export class ReleaseSpecDto {
   @ValidateNested()
   @Type(() => PostBuildDto)
   postBuild?: PostBuildDto;
+
+  /**
+   * Kustomize overlay as Flux's Kustomization spec: patches, images, namePrefix,
+   * nameSuffix, commonMetadata, components. Refused for Helm releases.
+   */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ReleaseKustomizeDto)
+  kustomize?: ReleaseKustomizeDto;
 }
 
 export class CreateReleaseDto extends ReleaseSpecDto {
@@ -343,6 +477,7 @@ export class ReleaseDto {
   @ApiProperty({ deprecated: true })
   variables!: Record<string, string>;
   postBuild!: PostBuildDto | null;
+  kustomize!: ReleaseKustomizeDto | null;
   generation!: number;
   /** Set while the release's targets prune before it disappears. */
   deletionRequestedAt!: string | null;

@@ -22,6 +22,7 @@ import type {
   ReleaseKind,
   AdoptionPolicy,
   ReleasePostBuild,
+  ReleaseKustomize,
 } from '../releases.types';
 
 export type { ClusterSelector, ReleaseHealthCheck, ReleaseHelmSpec, ReleaseKind };
@@ -119,6 +120,10 @@ export class ReleaseEntity implements Release {
   /** Flux-style postBuild; null: manifests are applied literally. */
   @Column({ type: 'jsonb', name: 'post_build', nullable: true })
   postBuild!: ReleasePostBuild | null;
+
+  /** Flux-style Kustomize overlay; null: the path renders as it is. */
+  @Column({ type: 'jsonb', nullable: true })
+  kustomize!: ReleaseKustomize | null;
 
   @Column({ type: 'integer', default: 1 })
   generation!: number;
