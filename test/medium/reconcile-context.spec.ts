@@ -370,4 +370,26 @@ describe("loading a claimed batch's reconcile contexts (real PostgreSQL)", () =>
     ]);
     expect(sourcesRead.map((r) => r.name)).toEqual(['beta-repo']);
   });
+  it('tells which releases another release of their own tenant depends on', async () => {
+    const { acme, beta } = fleet;
+    // beta's release naming "web" is another tenant's: it does not make acme's web a dependency.
+    await ds.query(`UPDATE release SET depends_on = '{web}' WHERE id = $1`, [fleet.releases.api]);
+    const keys = [
+      { tenantId: acme, id: fleet.releases.web },
+      { tenantId: beta, id: fleet.releases.api },
+    ];
+    const flags = async (): Promise<Record<string, boolean>> =>
+      Object.fromEntries(
+        (await releases.findByTenantRowIdsWithDependents(keys)).map((r) => [
+          r.release.name,
+          r.hasDependents,
+        ]),
+      );
+
+    expect(await flags()).toEqual({ web: false, api: false });
+
+    const worker = await releases.insert(acme, spec(fleet.sources.acme, 'worker', ['c1']));
+    await ds.query(`UPDATE release SET depends_on = '{web}' WHERE id = $1`, [worker.id]);
+    expect(await flags()).toEqual({ web: true, api: false });
+  });
 });

@@ -22,6 +22,11 @@ export interface ReconcileContext {
   grant: Grant | undefined;
   /** Absent: the source was deleted under the release. */
   source: Source | undefined;
+  /**
+   * Another release of the tenant lists this one in `dependsOn` (as loaded): only then
+   * does this target turning Ready wake dependents. A dependent created later starts due.
+   */
+  hasDependents: boolean;
 }
 
 /**
@@ -50,7 +55,7 @@ export class ReconcileContextLoader {
     }
     const [targets, releases, clusters, tenantNames, grants] = await Promise.all([
       this.targets.findByTenantRowIds(claims.map((c) => ({ tenantId: c.tenantId, id: c.id }))),
-      this.releases.findByTenantRowIds(
+      this.releases.findForReconcile(
         claims.map((c) => ({ tenantId: c.tenantId, id: c.releaseId })),
       ),
       this.clusters.getByIds(claims.map((c) => c.clusterId)),
@@ -63,13 +68,14 @@ export class ReconcileContextLoader {
       ),
     ]);
     const sources = await this.sources.getByTenantRowIds(
-      releases.map((r) => ({ tenantId: r.tenantId, id: r.sourceId })),
+      releases.map(({ release: r }) => ({ tenantId: r.tenantId, id: r.sourceId })),
     );
     const targetById = new Map(targets.map((t) => [t.id, t]));
-    const releaseById = new Map(releases.map((r) => [r.id, r]));
+    const releaseById = new Map(releases.map((r) => [r.release.id, r]));
     for (const claim of claims) {
       const target = targetById.get(claim.id);
-      const release = releaseById.get(claim.releaseId);
+      const loaded = releaseById.get(claim.releaseId);
+      const release = loaded?.release;
       const cluster = clusters.get(claim.clusterId);
       const tenantName = tenantNames.get(claim.tenantId);
       // Ids come from the claimed row; a mismatch means the row was replaced meanwhile.
@@ -91,6 +97,7 @@ export class ReconcileContextLoader {
         tenantName,
         grant: grants.get(`${claim.tenantId}/${claim.clusterId}`),
         source: source?.tenantId === claim.tenantId ? source : undefined,
+        hasDependents: loaded?.hasDependents === true,
       });
     }
     return contexts;

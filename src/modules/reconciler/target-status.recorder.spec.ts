@@ -62,7 +62,7 @@ function setup() {
 describe(TargetStatusRecorder.name, () => {
   it('announces a target turning Ready, once written, so its dependents run now', async () => {
     const { sut, deps } = setup();
-    const ctx = reconcileContext();
+    const ctx = reconcileContext({ hasDependents: true });
 
     await sut.record(claimOf(ctx), ctx, new Date(), 3, succeeded, labels);
 
@@ -77,12 +77,24 @@ describe(TargetStatusRecorder.name, () => {
 
   it('announces nothing when the target was Ready at this generation already, or the write was lost', async () => {
     const { sut, deps } = setup();
-    const ready = reconcileContext({ target: { readyStatus: 'True', observedGeneration: 1 } });
+    const ready = reconcileContext({
+      target: { readyStatus: 'True', observedGeneration: 1 },
+      hasDependents: true,
+    });
     await sut.record(claimOf(ready), ready, new Date(), 3, succeeded, labels);
 
-    const lost = reconcileContext();
+    const lost = reconcileContext({ hasDependents: true });
     deps.targets.complete.mockResolvedValue(false);
     await sut.record(claimOf(lost), lost, new Date(), 3, succeeded, labels);
+
+    expect(deps.events.publish).not.toHaveBeenCalled();
+  });
+
+  it('announces nothing for a release no other release depends on: nothing to wake, no query', async () => {
+    const { sut, deps } = setup();
+    const ctx = reconcileContext({ hasDependents: false });
+
+    expect(await sut.record(claimOf(ctx), ctx, new Date(), 3, succeeded, labels)).toBe(true);
 
     expect(deps.events.publish).not.toHaveBeenCalled();
   });

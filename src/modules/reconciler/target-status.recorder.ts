@@ -35,7 +35,11 @@ export class TargetStatusRecorder {
   /** False when the write was rejected: the lease was lost to another replica. */
   async record(
     claim: ClaimedTarget,
-    { target, release }: { target: Target; release: Release },
+    {
+      target,
+      release,
+      hasDependents,
+    }: { target: Target; release: Release; hasDependents: boolean },
     started: Date,
     durationMs: number,
     end: RunEnd,
@@ -65,6 +69,7 @@ export class TargetStatusRecorder {
         targetId: claim.id,
       });
     } else if (
+      hasDependents &&
       end.ready === 'True' &&
       !(target.readyStatus === 'True' && target.observedGeneration === release.generation)
     ) {

@@ -62,6 +62,31 @@ export class ReleaseRepository {
       .getMany();
   }
 
+  /**
+   * The same releases, each with whether another release of its tenant lists it in
+   * `dependsOn`: the reconciler then wakes dependents only for releases that have them.
+   */
+  async findByTenantRowIdsWithDependents(
+    keys: readonly TenantRowId[],
+  ): Promise<{ release: ReleaseEntity; hasDependents: boolean }[]> {
+    if (keys.length === 0) {
+      return [];
+    }
+    const { entities, raw } = await this.repo()
+      .createQueryBuilder('r')
+      .addSelect(
+        'EXISTS (SELECT 1 FROM release d WHERE d.tenant_id = r.tenant_id AND r.name = ANY(d.depends_on))',
+        'has_dependents',
+      )
+      .where(
+        '(r.tenant_id, r.id) IN (SELECT * FROM unnest(CAST(:tenantIds AS uuid[]), CAST(:ids AS uuid[])))',
+        tenantRowIdArrays(keys),
+      )
+      .getRawAndEntities<{ r_id: string; has_dependents: boolean }>();
+    const flags = new Map(raw.map((row) => [row.r_id, row.has_dependents]));
+    return entities.map((release) => ({ release, hasDependents: flags.get(release.id) === true }));
+  }
+
   /** Every release of a tenant, those marked for deletion included (their targets prune). */
   listForTenant(tenantId: string): Promise<ReleaseEntity[]> {
     return this.repo().find({ where: { tenantId }, order: { id: 'ASC' } });

@@ -289,6 +289,13 @@ export class ReleasesService {
     return this.releases.findByTenantRowIds(keys);
   }
 
+  /** The claimed batch's releases, each with whether another release depends on it. */
+  findForReconcile(
+    keys: readonly TenantRowId[],
+  ): Promise<{ release: Release; hasDependents: boolean }[]> {
+    return this.releases.findByTenantRowIdsWithDependents(keys);
+  }
+
   /** Releases of one tenant that use a source, for revision-triggered reconciles. */
   listBySource(tenantId: string, sourceId: string): Promise<Release[]> {
     return this.releases.listBySource(tenantId, sourceId);

@@ -14,6 +14,7 @@ export interface ContextOverrides {
   cluster?: Partial<Cluster>;
   grant?: Partial<Grant> | null;
   source?: Partial<Source> | null;
+  hasDependents?: boolean;
 }
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
@@ -121,7 +122,15 @@ export function reconcileContext(over: ContextOverrides = {}): ReconcileContext 
     over.source === null
       ? undefined
       : Object.assign(Object.create(null), { id: 'source-1', name: 'apps', ...over.source });
-  return { target, release, cluster, tenantName: 'team-a', grant, source };
+  return {
+    target,
+    release,
+    cluster,
+    tenantName: 'team-a',
+    grant,
+    source,
+    hasDependents: over.hasDependents ?? false,
+  };
 }
 
 export function claimOf(ctx: ReconcileContext): ClaimedTarget {
