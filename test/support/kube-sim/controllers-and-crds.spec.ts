@@ -83,6 +83,29 @@ describe('simulated controllers', () => {
     expect(condition(get('Deployment', 'stuck'), 'Progressing')?.reason).toBe('ReplicaSetUpdated');
   });
 
+  it('runs a pod that is not restarted to its end, and keeps a restarted one running', async () => {
+    const pod = (name: string, restartPolicy: string, annotations: Record<string, string> = {}) =>
+      ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: 'default', annotations },
+        spec: { restartPolicy, containers: [{ name: 'c', image: 'x:1' }] },
+      }) as KubeObject;
+    sut.seed(
+      pod('once', 'Never'),
+      pod('once-failing', 'Never', { [ANNOTATIONS.fail]: 'true' }),
+      pod('server', 'Always'),
+    );
+    const phaseOf = (name: string): unknown =>
+      (get('Pod', name, 'v1')?.status as { phase?: string } | undefined)?.phase;
+    await until(() => phaseOf('once') === 'Succeeded' && phaseOf('once-failing') === 'Failed');
+    expect(condition(get('Pod', 'once', 'v1'), 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'PodCompleted',
+    });
+    await until(() => phaseOf('server') === 'Running');
+  });
+
   it('delays readiness per object with ready-after-ms and restarts on a new generation', async () => {
     sut.seed(deployment('slow', { [ANNOTATIONS.readyAfterMs]: '300' }));
     await until(() => get('Deployment', 'slow')?.status !== undefined);

@@ -290,6 +290,33 @@ export class SimulatedControllers implements WriteHooks {
         };
       }
       case 'Pod': {
+        // A pod whose container is not restarted once it exits (test hooks, one-shot pods)
+        // runs to its end: Succeeded, or with the fail annotation and `Never`, Failed.
+        // `OnFailure` with the fail annotation crash-loops like any other pod, below.
+        const restartPolicy = getPath(obj, 'spec', 'restartPolicy');
+        const oneShot = restartPolicy === 'Never' || restartPolicy === 'OnFailure';
+        if (oneShot && (phase === 'ready' || (phase === 'failed' && restartPolicy === 'Never'))) {
+          const ok = phase === 'ready';
+          return {
+            phase: ok ? 'Succeeded' : 'Failed',
+            startTime: now,
+            conditions: [
+              { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+              { type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now },
+            ],
+            containerStatuses: (
+              (getPath(obj, 'spec', 'containers') as Dict[] | undefined) ?? []
+            ).map((c) => ({
+              name: c.name,
+              image: c.image,
+              ready: false,
+              restartCount: 0,
+              state: {
+                terminated: { exitCode: ok ? 0 : 1, reason: ok ? 'Completed' : 'Error' },
+              },
+            })),
+          };
+        }
         if (phase === 'failed') {
           return {
             phase: 'Running',
