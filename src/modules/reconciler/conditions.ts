@@ -37,5 +37,7 @@ export const Reason = {
   ChartDependencyFetchFailed: 'ChartDependencyFetchFailed',
   /** A Helm or Argo CD hook failed, or did not complete in time; the message names it. */
   HookFailed: 'HookFailed',
+  /** A Helm test hook failed after an install or upgrade (Flux helm-controller's TestFailed). */
+  TestFailed: 'TestFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -145,12 +145,46 @@ describe(TargetReconciler.name, () => {
 
     await sut.reconcile(claim);
 
-    expect(deps.applier.runDeleteHooks).toHaveBeenCalledWith(ctx, api, ctx.grant, []);
+    expect(deps.applier.runDeleteHooks).toHaveBeenCalledWith(ctx, api, ctx.grant, [], 'before');
+    expect(deps.applier.runDeleteHooks).toHaveBeenCalledTimes(1);
     expect(deps.pruner.removeAll).not.toHaveBeenCalled();
     expect(deps.status.removalFailed).toHaveBeenCalledWith(
       claim,
       ctx,
       'pruning before removal failed: pre-delete hook Job.batch/apps/drain failed: Job Failed',
+    );
+    expect(deps.status.removed).not.toHaveBeenCalled();
+  });
+
+  it('runs post-delete hooks once the objects are pruned, and a failed one stops the removal', async () => {
+    const inventory = [
+      { group: '', version: 'v1', kind: 'ConfigMap', namespace: 'apps', name: 'a' },
+    ];
+    const { sut, deps, ctx, claim } = setup({
+      release: { deletionRequestedAt: new Date() },
+      target: { inventory },
+    });
+    const api = mockOf<KubeApiClient>();
+    deps.pool.clientFor.mockResolvedValue(api);
+    const order: string[] = [];
+    deps.applier.runDeleteHooks.mockImplementation((_c, _a, _g, _o, when) => {
+      order.push(`hooks ${when}`);
+      return Promise.resolve(
+        when === 'after' ? 'post-delete hook Job.batch/apps/cleanup failed: Job Failed' : undefined,
+      );
+    });
+    deps.pruner.removeAll.mockImplementation(() => {
+      order.push('prune');
+      return Promise.resolve();
+    });
+
+    await sut.reconcile(claim);
+
+    expect(order).toEqual(['hooks before', 'prune', 'hooks after']);
+    expect(deps.status.removalFailed).toHaveBeenCalledWith(
+      claim,
+      ctx,
+      'pruning before removal failed: post-delete hook Job.batch/apps/cleanup failed: Job Failed',
     );
     expect(deps.status.removed).not.toHaveBeenCalled();
   });

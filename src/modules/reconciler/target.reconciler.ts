@@ -6,7 +6,7 @@ import { ClusterApiPool } from './cluster-api.pool';
 import { Reason } from './conditions';
 import type { KubeApi } from 'src/common/kube/kube-api.client';
 import { ApplyStep } from './pipeline/apply.step';
-import { ConvergePipeline } from './pipeline/converge.pipeline';
+import { ConvergePipeline, type Desired } from './pipeline/converge.pipeline';
 import { PruneStep } from './pipeline/prune.step';
 import { messageOf, type RunEnd } from './pipeline/run-end';
 import { ReconcilerMetrics, type TargetLabels } from './reconciler.metrics';
@@ -132,8 +132,10 @@ export class TargetReconciler {
     if (release.prune && target.inventory.length > 0) {
       try {
         const api = await this.pool.clientFor(cluster.id, cluster.kubeconfigVersion, cluster.name);
-        await this.preDelete(ctx, api);
+        const hooks = await this.deleteHooksOf(ctx);
+        await this.runDeleteHooks(ctx, api, hooks, 'before');
         await this.pruner.removeAll(ctx, api);
+        await this.runDeleteHooks(ctx, api, hooks, 'after');
       } catch (error) {
         const message = `pruning before removal failed: ${messageOf(error)}`;
         this.logger.warn({ msg: message, cluster: cluster.name, release: release.name });
@@ -148,25 +150,42 @@ export class TargetReconciler {
   }
 
   /**
-   * Helm `pre-delete` / Argo CD `PreDelete` hooks of the current render, before
-   * anything is deleted; a failed hook stops the removal, as it stops `helm uninstall`.
-   * A render that cannot be built (its source is gone) skips them: removal must stay possible.
+   * The current render, for its delete hooks. A render that cannot be built (its source
+   * is gone) skips them: removal must stay possible.
    */
-  private async preDelete(ctx: ReconcileContext, api: KubeApi): Promise<void> {
+  private async deleteHooksOf(ctx: ReconcileContext): Promise<Desired | undefined> {
     const desired = await this.pipeline.desired(ctx);
     if (!desired.ok) {
       this.logger.warn({
-        msg: `pre-delete hooks skipped, the release does not render: ${desired.cause}`,
+        msg: `delete hooks skipped, the release does not render: ${desired.cause}`,
         cluster: ctx.cluster.name,
         release: ctx.release.name,
       });
+      return undefined;
+    }
+    return desired.value;
+  }
+
+  /**
+   * Helm `pre-delete` / Argo CD `PreDelete` hooks before anything is deleted, and
+   * `post-delete` / `PostDelete` after: a failed hook stops the removal, as it stops
+   * `helm uninstall`, and the next attempt runs the hooks again, as Helm's does.
+   */
+  private async runDeleteHooks(
+    ctx: ReconcileContext,
+    api: KubeApi,
+    desired: Desired | undefined,
+    when: 'before' | 'after',
+  ): Promise<void> {
+    if (desired === undefined) {
       return;
     }
     const failed = await this.applier.runDeleteHooks(
       ctx,
       api,
-      desired.value.grant,
-      desired.value.objects,
+      desired.grant,
+      desired.objects,
+      when,
     );
     if (failed !== undefined) {
       throw new Error(failed);

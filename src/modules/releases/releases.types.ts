@@ -33,6 +33,14 @@ export interface ReleaseHelmSpec {
   releaseName?: string;
   valuesFiles?: string[];
   values?: Record<string, unknown>;
+  /** Flux HelmRelease `spec.test`: run the chart's Helm test hooks after an install or upgrade. */
+  test?: ReleaseHelmTest;
+}
+
+export interface ReleaseHelmTest {
+  enable?: boolean;
+  /** A failed test is reported in the Ready message instead of failing the release. */
+  ignoreFailures?: boolean;
 }
 
 /** A ConfigMap or Secret of the workload cluster whose data keys become variables. */

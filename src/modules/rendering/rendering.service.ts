@@ -455,7 +455,7 @@ export class RenderingService {
       '--kube-version',
       kubeVersion,
       '--include-crds',
-      '--skip-tests',
+      ...(helm.includeTests === true ? [] : ['--skip-tests']),
       ...(target.apiVersions.length > 0 ? ['--api-versions', target.apiVersions.join(',')] : []),
       ...valuesArgs,
     ];

@@ -37,6 +37,11 @@ export interface HelmRenderSpec {
   releaseName: string;
   /** Helm namespace (`.Release.Namespace`); defaults to the target namespace. */
   namespace?: string;
+  /**
+   * Render the chart's test hooks too (Flux HelmRelease `spec.test.enable`); omitted or
+   * false: `helm template --skip-tests`, as nothing would run them.
+   */
+  includeTests?: boolean;
 }
 
 /** What to render, taken from the Release. */

@@ -95,8 +95,43 @@ function chart(opts: { failPostInstall?: boolean } = {}): Record<string, string>
       '0',
       ['"helm.sh/hook-delete-policy": hook-succeeded'],
     ),
+    // Runs once the release's objects are gone.
+    'charts/shop/templates/cleanup.yaml': hookJob(
+      'name: {{ .Release.Name }}-cleanup',
+      'post-delete',
+      '0',
+      ['"helm.sh/hook-delete-policy": hook-succeeded'],
+    ),
     'charts/shop/templates/tests/connection.yaml':
       'apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations:\n    "helm.sh/hook": test\nspec:\n  restartPolicy: Never\n  containers:\n    - name: t\n      image: busybox:1.36\n',
+  };
+}
+
+/** A chart with a post-install hook and a Helm test Pod, which fails when `failTest` is set. */
+function testedChart(): Record<string, string> {
+  return {
+    'charts/tested/Chart.yaml': 'apiVersion: v2\nname: tested\nversion: 0.1.0\n',
+    'charts/tested/values.yaml': 'failTest: false\n',
+    'charts/tested/templates/configmap.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  a: "1"\n',
+    'charts/tested/templates/tests/check.yaml': [
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata:',
+      '  name: {{ .Release.Name }}-check',
+      '  annotations:',
+      '    "helm.sh/hook": test',
+      '    {{- if .Values.failTest }}',
+      `    ${ANNOTATIONS.fail}: "true"`,
+      '    {{- end }}',
+      'spec:',
+      '  restartPolicy: Never',
+      '  containers:',
+      '    - name: check',
+      '      image: busybox:1.36',
+      '      command: ["true"]',
+      '',
+    ].join('\n'),
   };
 }
 
@@ -175,7 +210,7 @@ describe('Helm hooks and Argo CD sync waves and hooks, applied in order', () => 
   beforeAll(async () => {
     await fleet.start();
     repo = await fleet.repos.createRepository('phased');
-    await repo.commit({ ...chart(), ...argoApp('hello') });
+    await repo.commit({ ...chart(), ...argoApp('hello'), ...testedChart() });
     await fleet.createGitSource('phased', repo);
   });
 
@@ -391,7 +426,65 @@ describe('Helm hooks and Argo CD sync waves and hooks, applied in order', () => 
     });
   });
 
-  it('runs the pre-delete hook before the release’s objects are deleted when the release goes', async () => {
+  it('runs Helm test hooks only when the release asks (Flux test.enable), after the release is healthy; a failed test is TestFailed unless ignored', async () => {
+    const create = async (name: string, failTest: boolean, ignoreFailures = false) => {
+      const res = await fleet.api('POST', `/tenants/${fleet.tenant}/releases`, {
+        name,
+        source: 'phased',
+        kind: 'helm',
+        helm: {
+          chart: 'charts/tested',
+          releaseName: name,
+          values: { failTest },
+          test: { enable: true, ignoreFailures },
+        },
+        targetNamespace: 'apps',
+        clusterNames: ['phases'],
+        wait: true,
+        timeoutSeconds: 30,
+      });
+      expect(res.status, res.text).toBe(201);
+    };
+    await create('tested', false);
+    await create('untrusted', true);
+    await create('lenient', true, true);
+
+    const [tested] = await fleet.waitForTargets('tested', (t) => t.ready === 'True', 1);
+    const pods = await history('/api/v1/namespaces/apps/pods');
+    const maps = await history('/api/v1/namespaces/apps/configmaps');
+    const check = pods.find((e) => e.type === 'ADDED' && nameOf(e) === 'tested-check');
+    const config = maps.find((e) => e.type === 'ADDED' && nameOf(e) === 'tested-config');
+    expect(check).toBeDefined();
+    expect(rv(config!)).toBeLessThan(rv(check!));
+    expect(cluster().getObject('v1', 'Pod', 'tested-check', 'apps')?.status).toMatchObject({
+      phase: 'Succeeded',
+    });
+    expect(tested.conditions.find((c: { type: string }) => c.type === 'Ready').message).toBe(
+      `Applied revision: ${tested.appliedRevision}`,
+    );
+
+    const [failed] = await fleet.waitForTargets(
+      'untrusted',
+      (t) => t.ready === 'False' && t.lastError !== null,
+      1,
+    );
+    const ready = failed.conditions.find((c: { type: string }) => c.type === 'Ready');
+    expect(ready.reason).toBe('TestFailed');
+    expect(ready.message).toContain('Pod/apps/untrusted-check');
+    // The failed test stays for inspection, as `helm test` leaves it.
+    expect(cluster().getObject('v1', 'Pod', 'untrusted-check', 'apps')?.status).toMatchObject({
+      phase: 'Failed',
+    });
+
+    const [lenient] = await fleet.waitForTargets('lenient', (t) => t.ready === 'True', 1);
+    expect(lenient.conditions.find((c: { type: string }) => c.type === 'Ready').message).toMatch(
+      /^Applied revision: .+; Helm tests failed, ignored \(test\.ignoreFailures\): .*Pod\/apps\/lenient-check/,
+    );
+    // shop never asked: its test Pod was never created.
+    expect(pods.some((e) => nameOf(e) === 'shop-test')).toBe(false);
+  });
+
+  it('runs the pre-delete hook before the release’s objects are deleted and the post-delete hook after, when the release goes', async () => {
     const res = await fleet.api('DELETE', `/tenants/${fleet.tenant}/releases/shop`);
     expect(res.status, res.text).toBe(202);
     await fleet.eventually(
@@ -409,6 +502,11 @@ describe('Helm hooks and Argo CD sync waves and hooks, applied in order', () => 
     expect(drain).toBeDefined();
     expect(webGone).toBeDefined();
     expect(rv(drain!)).toBeLessThan(rv(webGone!));
+    const cleanup = jobs.find((e) => e.type === 'ADDED' && nameOf(e) === 'shop-cleanup');
+    expect(cleanup).toBeDefined();
+    expect(rv(cleanup!)).toBeGreaterThan(rv(webGone!));
+    // Neither ran during install or upgrade.
+    expect(jobs.filter((e) => e.type === 'ADDED' && nameOf(e) === 'shop-cleanup')).toHaveLength(1);
     // hook-succeeded, and the release's own hooks went with the release.
     const left = cluster()
       .listObjects('batch/v1', 'Job', 'apps')

@@ -43,6 +43,22 @@ describe('planPhases', () => {
     expect(outline(plan)).toEqual(['Sync/0: a,web']);
   });
 
+  it('plans Helm test hooks last, after post-install, only when the release runs tests', () => {
+    const objects = [
+      obj('Pod', 'check', { 'helm.sh/hook': 'test', 'helm.sh/hook-weight': '-10' }),
+      obj('Pod', 'legacy', { 'helm.sh/hook': 'test-success' }),
+      obj('Job', 'smoke', { 'helm.sh/hook': 'post-install', 'helm.sh/hook-weight': '5' }),
+      obj('ConfigMap', 'a'),
+    ];
+    expect(outline(planPhases(objects, { install: true, runHooks: true }))).toEqual([
+      'Sync/0: a',
+      'PostSync/5:  + post-install:Job/smoke',
+    ]);
+    expect(
+      outline(planPhases(objects, { install: false, runHooks: true, runTests: true })),
+    ).toEqual(['Sync/0: a', 'Test/-10:  + test:Pod/check', 'Test/0:  + test-success:Pod/legacy']);
+  });
+
   it('orders Argo CD phases, then waves ascending (gitfleet apply-wave wins over sync-wave)', () => {
     const plan = planPhases(
       [
@@ -196,6 +212,19 @@ describe('planDeleteHooks', () => {
       'pre-delete:Job/b',
       'PreDelete:Job/argo',
     ]);
+  });
+
+  it('picks Helm post-delete and Argo CD PostDelete hooks for after the objects are deleted', () => {
+    const objects = [
+      obj('Job', 'pre', { 'helm.sh/hook': 'pre-delete' }),
+      obj('Job', 'cleanup', { 'helm.sh/hook': 'post-delete', 'helm.sh/hook-weight': '2' }),
+      obj('Job', 'first', { 'helm.sh/hook': 'pre-delete,post-delete', 'helm.sh/hook-weight': '1' }),
+      obj('Job', 'argo', { 'argocd.argoproj.io/hook': 'PostDelete' }),
+      obj('Deployment', 'web'),
+    ];
+    expect(
+      planDeleteHooks(objects, 'after').map((h) => `${h.hook}:${h.object.metadata.name}`),
+    ).toEqual(['PostDelete:argo', 'post-delete:first', 'post-delete:cleanup']);
   });
 });
 

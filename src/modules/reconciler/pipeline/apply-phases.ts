@@ -12,8 +12,11 @@ export const ARGO_SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 /** gitfleet's own wave annotation, for repositories written for gitfleet. */
 export const GITFLEET_WAVE = 'gitfleet.dev/apply-wave';
 
-/** Argo CD's sync phases, in their order; Helm's pre-/post- events map onto them. */
-export type SyncPhase = 'PreSync' | 'Sync' | 'PostSync';
+/**
+ * Argo CD's sync phases, in their order; Helm's pre-/post- events map onto them.
+ * `Test` is gitfleet's: Helm test hooks, after everything else, when the release asks.
+ */
+export type SyncPhase = 'PreSync' | 'Sync' | 'PostSync' | 'Test';
 export type DeletePolicy = 'BeforeHookCreation' | 'HookSucceeded' | 'HookFailed';
 
 /** An object created (POST) rather than applied: a hook, or one named by `generateName`. */
@@ -49,6 +52,11 @@ export interface PlanOptions {
   install: boolean;
   /** Hooks and generateName objects run once per applied render (see docs/apply-phases.md). */
   runHooks: boolean;
+  /**
+   * Flux HelmRelease `spec.test.enable`: Helm `test` hooks (and the legacy `test-success`)
+   * run after an install or upgrade, as `helm test` would; otherwise they never run.
+   */
+  runTests?: boolean;
 }
 
 const HELM_EVENTS = {
@@ -56,7 +64,10 @@ const HELM_EVENTS = {
   upgrade: { 'pre-upgrade': 'PreSync', 'post-upgrade': 'PostSync' },
 } as const satisfies Record<string, Record<string, SyncPhase>>;
 
-const PHASE_ORDER: Record<SyncPhase, number> = { PreSync: 0, Sync: 1, PostSync: 2 };
+/** Helm's test events; Helm 3 still runs the Helm 2 name `test-success`. */
+const HELM_TEST_EVENTS = new Set(['test', 'test-success']);
+
+const PHASE_ORDER: Record<SyncPhase, number> = { PreSync: 0, Sync: 1, PostSync: 2, Test: 3 };
 
 /** Argo CD's kind order (gitops-engine sync_tasks.go); kinds not listed come last. */
 const ARGO_KIND_ORDER = [
@@ -225,10 +236,13 @@ function classify(
       : HELM_EVENTS.upgrade;
     const policies = policiesOf(csv(annotation(obj, HELM_HOOK_DELETE_POLICY)));
     const wave = intOf(annotation(obj, HELM_HOOK_WEIGHT));
-    // test, test-success, pre/post-delete, pre/post-rollback, crd-install: not this run.
+    // pre/post-delete, pre/post-rollback, crd-install, and test unless asked: not this run.
     return {
       create: helm.flatMap((event) => {
-        const phase = events[event];
+        const phase: SyncPhase | undefined =
+          options.runTests === true && HELM_TEST_EVENTS.has(event)
+            ? 'Test'
+            : (events as Record<string, SyncPhase>)[event];
         return phase === undefined
           ? []
           : [{ object: obj, phase, wave, hook: event, policies, oneAtATime: true }];
@@ -245,32 +259,38 @@ function classify(
 }
 
 /**
- * Hooks that run before a release's objects are deleted: Helm `pre-delete` (one at a
- * time, hookByWeight order) and Argo CD `PreDelete` (by wave, kind, name).
+ * Hooks of a release leaving the cluster. `before` its objects are deleted: Helm
+ * `pre-delete` (one at a time, hookByWeight order) and Argo CD `PreDelete` (by wave,
+ * kind, name); `after` they are: Helm `post-delete` and Argo CD `PostDelete`, the same way.
  */
-export function planDeleteHooks(objects: readonly KubeObject[]): Creation[] {
+export function planDeleteHooks(
+  objects: readonly KubeObject[],
+  when: 'before' | 'after' = 'before',
+): Creation[] {
+  const argoHook = when === 'before' ? 'PreDelete' : 'PostDelete';
+  const helmHook = when === 'before' ? 'pre-delete' : 'post-delete';
   const hooks: Creation[] = [];
   for (const obj of objects) {
     const argo = csv(annotation(obj, ARGO_HOOK));
     if (argo.length > 0) {
-      if (argo.includes('PreDelete')) {
+      if (argo.includes(argoHook)) {
         hooks.push({
           object: obj,
           phase: 'PreSync',
           wave: intOf(annotation(obj, ARGO_SYNC_WAVE)),
-          hook: 'PreDelete',
+          hook: argoHook,
           policies: policiesOf(csv(annotation(obj, ARGO_HOOK_DELETE_POLICY))),
           oneAtATime: false,
         });
       }
       continue;
     }
-    if (csv(annotation(obj, HELM_HOOK)).includes('pre-delete')) {
+    if (csv(annotation(obj, HELM_HOOK)).includes(helmHook)) {
       hooks.push({
         object: obj,
         phase: 'PreSync',
         wave: intOf(annotation(obj, HELM_HOOK_WEIGHT)),
-        hook: 'pre-delete',
+        hook: helmHook,
         policies: policiesOf(csv(annotation(obj, HELM_HOOK_DELETE_POLICY))),
         oneAtATime: true,
       });

@@ -64,6 +64,8 @@ export interface Applied {
   inventory: InventoryEntry[];
   counts: TargetCounts;
   drift: DriftReport[];
+  /** A Helm test failed and the release ignores test failures: said in the Ready message. */
+  testFailure?: string;
 }
 
 export interface PlannedChange {
@@ -96,6 +98,8 @@ interface PhasedRun {
   /** Hook and generateName entries of the last inventory, by creation key. */
   previousCreations: Map<string, InventoryEntry[]>;
   redact: (message: string) => string;
+  /** A Helm test that failed with `test.ignoreFailures` set. */
+  testFailure?: string;
 }
 
 /**
@@ -139,7 +143,11 @@ export class ApplyStep {
     const namespaces = crds.apply.filter(isNamespace);
     const tenantObjects = crds.apply.filter((o) => !isNamespace(o));
     const inventory = target.inventory.filter((e) => !isNamespaceEntry(e));
-    const plan = planPhases(tenantObjects, { install: target.appliedRevision === null, runHooks });
+    const plan = planPhases(tenantObjects, {
+      install: target.appliedRevision === null,
+      runHooks,
+      runTests: release.helm?.test?.enable === true,
+    });
     const as: ActingAs = { identity: serviceAccountUser(serviceAccount), cluster: cluster.name };
     // Unchanged objects are checked against one LIST per kind shared by the cluster's
     // targets; a user's "reconcile now" reads afresh, so drift made a moment ago shows.
@@ -286,6 +294,15 @@ export class ApplyStep {
         }
       }
       const created = await this.createAll(run, step.create);
+      if (created !== undefined && step.phase === 'Test') {
+        // Flux HelmRelease `spec.test`: a failed test fails the release (TestFailed)
+        // unless `ignoreFailures`, which only reports it; failed tests stay for inspection.
+        if (ctx.release.helm?.test?.ignoreFailures === true) {
+          run.testFailure = created.message;
+          continue;
+        }
+        return endOf({ ...created, reason: Reason.TestFailed, revision });
+      }
       if (created !== undefined) {
         return endOf({ ...created, revision });
       }
@@ -308,20 +325,23 @@ export class ApplyStep {
       inventory: run.inventory,
       counts: run.counts,
       drift: run.drift,
+      ...(run.testFailure === undefined ? {} : { testFailure: run.testFailure }),
     });
   }
 
   /**
-   * Before a release leaves the cluster: its Helm `pre-delete` and Argo CD `PreDelete`
-   * hooks, with their delete policies. Answers why one failed, if one did.
+   * A release leaving the cluster: its Helm `pre-delete` / Argo CD `PreDelete` hooks
+   * `before` its objects are deleted, `post-delete` / `PostDelete` `after`, with their
+   * delete policies. Answers why one failed, if one did.
    */
   async runDeleteHooks(
     ctx: ReconcileContext,
     api: KubeApi,
     grant: Grant,
     objects: readonly RenderedObject[],
+    when: 'before' | 'after' = 'before',
   ): Promise<string | undefined> {
-    const hooks = planDeleteHooks(objects);
+    const hooks = planDeleteHooks(objects, when);
     if (hooks.length === 0) {
       return undefined;
     }

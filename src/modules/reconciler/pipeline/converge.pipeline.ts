@@ -141,7 +141,10 @@ export class ConvergePipeline {
       ...inCluster,
       result: 'Succeeded',
       reason: Reason.ReconciliationSucceeded,
-      message: `Applied revision: ${revision}`,
+      message:
+        applied.value.testFailure === undefined
+          ? `Applied revision: ${revision}`
+          : `Applied revision: ${revision}; Helm tests failed, ignored (test.ignoreFailures): ${applied.value.testFailure}`,
       ready: 'True',
       retry: 'interval',
     };

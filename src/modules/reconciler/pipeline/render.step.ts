@@ -121,6 +121,7 @@ export class RenderStep {
                   valuesFiles: release.helm.valuesFiles,
                   values: release.helm.values,
                   releaseName: release.helm.releaseName ?? release.name,
+                  ...(release.helm.test?.enable === true ? { includeTests: true } : {}),
                 },
         },
         target: facts,

@@ -52,6 +52,18 @@ export class ClusterSelectorDto {
   matchExpressions?: LabelSelectorRequirementDto[];
 }
 
+export class ReleaseHelmTestDto {
+  /** Run the test hooks (default false: they never run). */
+  @IsOptional()
+  @IsBoolean()
+  enable?: boolean;
+
+  /** A failed test is reported in the Ready message instead of failing the release (TestFailed). */
+  @IsOptional()
+  @IsBoolean()
+  ignoreFailures?: boolean;
+}
+
 export class ReleaseHelmDto {
   /** Chart name in a helm source, or a chart directory or .tgz inside a git source. */
   @IsString()
@@ -84,6 +96,15 @@ export class ReleaseHelmDto {
   @IsOptional()
   @IsObject()
   values?: Record<string, unknown>;
+
+  /**
+   * Flux HelmRelease `spec.test`: with `enable`, the chart's Helm test hooks run after each
+   * install or upgrade (once per applied render), after every other hook and health wait.
+   */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ReleaseHelmTestDto)
+  test?: ReleaseHelmTestDto;
 }
 
 /** A ConfigMap or Secret whose data keys become variables (Flux's substituteFrom). */
