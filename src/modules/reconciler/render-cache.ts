@@ -20,6 +20,7 @@ export class RenderCache {
   private readonly maxEntries = 2_000;
   private readonly references = new Map<string, Promise<ReadonlySet<string>>>();
   private readonly maxReferenceEntries = 64;
+  private readonly charts = new Map<string, Promise<boolean>>();
 
   static key(parts: Record<string, unknown>): string {
     return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
@@ -49,6 +50,34 @@ export class RenderCache {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /**
+   * Whether a path of an artifact holds a chart (Chart.yaml), asked once per artifact
+   * directory and path: an artifact directory never changes (one per revision), and
+   * every target of a release would otherwise repeat the same file-system checks.
+   */
+  chartDetected(
+    artifactRoot: string,
+    path: string,
+    detect: () => Promise<boolean>,
+  ): Promise<boolean> {
+    const key = `${artifactRoot}\0${path}`;
+    const hit = this.charts.get(key);
+    if (hit !== undefined) {
+      return hit;
+    }
+    const detected = detect();
+    this.charts.set(key, detected);
+    detected.catch(() => this.charts.delete(key));
+    while (this.charts.size > this.maxEntries) {
+      const oldest = this.charts.keys().next().value;
+      if (oldest === undefined) {
+        break;
+      }
+      this.charts.delete(oldest);
+    }
+    return detected;
   }
 
   /**

@@ -14,6 +14,7 @@ function setup() {
   // The cache runs the render it is asked for.
   built.deps.renderCache.get.mockImplementation((_key, render) => render());
   built.deps.renderCache.referencedVariables.mockResolvedValue(new Set(['clusterName']));
+  built.deps.renderCache.chartDetected.mockImplementation((_root, _path, detect) => detect());
   return built;
 }
 

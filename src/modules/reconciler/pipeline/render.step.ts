@@ -83,7 +83,10 @@ export class RenderStep {
     const helm =
       release.kind === 'helm' ||
       release.helm !== null ||
-      (release.kind === null && (await this.rendering.detectsChart(artifactDir, release.path)));
+      (release.kind === null &&
+        (await this.renderCache.chartDetected(artifactDir, release.path, () =>
+          this.rendering.detectsChart(artifactDir, release.path),
+        )));
     const used = helm ? undefined : await this.renderCache.referencedVariables(artifactDir);
     const vars = postBuild === undefined ? undefined : buildVariables(facts, postBuild.variables);
     const key = RenderCache.key({
