@@ -240,9 +240,7 @@ function classify(
     return {
       create: helm.flatMap((event) => {
         const phase: SyncPhase | undefined =
-          options.runTests === true && HELM_TEST_EVENTS.has(event)
-            ? 'Test'
-            : (events as Record<string, SyncPhase>)[event];
+          options.runTests === true && HELM_TEST_EVENTS.has(event) ? 'Test' : events[event];
         return phase === undefined
           ? []
           : [{ object: obj, phase, wave, hook: event, policies, oneAtATime: true }];
